@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// Snoopi: one-step diffusion distillation (PG-SB) and negative-prompt steering (NASA)
+// on a Swift tensor engine over OpenBLAS. Layers: see Docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "Snoopi",
+    products: [
+        .library(name: "Engine", targets: ["Engine"]),
+        .executable(name: "snp-bench", targets: ["snp-bench"]),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; Scripts/setup installs them on Debian.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+        // CPU feature probe and the pre-init hook that picks OpenBLAS's AVX-512 kernels.
+        .target(name: "CSupport", path: "Sources/CSupport"),
+
+        .target(name: "Engine", dependencies: ["CBLAS", "CSupport"], path: "Sources/Engine"),
+        .executableTarget(name: "snp-bench", dependencies: ["Engine", "CBLAS"], path: "Sources/snp-bench"),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CHDF5", "CPNG", "CReadline"],
+                    path: "Tests/EngineTests", resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

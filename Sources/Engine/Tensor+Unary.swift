@@ -1,0 +1,78 @@
+import Foundation
+
+// Unary elementwise functions, each with its derivative beside it.
+
+extension Tensor {
+    /// Applies `f`; the backward multiplies the incoming gradient by `derivative(x, y)`, where
+    /// `x` is the input and `y = f(x)` the output.
+    @inline(__always)
+    private func unary(_ op: String, _ f: (Float) -> Float,
+                       derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let out = map(f)
+        let (x, y) = (detach(), out.detach())
+        return Tensor.record(op, out, inputs: [self]) { g in
+            [Tensor.zipMap(g, x, y) { g, x, y in g * derivative(x, y) }]
+        }
+    }
+
+    public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }) { _, y in y } }
+    public func log() -> Tensor { unary("log", { Foundation.log($0) }) { x, _ in 1 / x } }
+    public func sqrt() -> Tensor { unary("sqrt", { $0.squareRoot() }) { _, y in 0.5 / y } }
+    public func rsqrt() -> Tensor { unary("rsqrt", { 1 / $0.squareRoot() }) { _, y in -0.5 * y * y * y } }
+    public func abs() -> Tensor { unary("abs", { Swift.abs($0) }) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
+    public func neg() -> Tensor { -self }
+    public func sin() -> Tensor { unary("sin", { Foundation.sin($0) }) { x, _ in Foundation.cos(x) } }
+    public func cos() -> Tensor { unary("cos", { Foundation.cos($0) }) { x, _ in -Foundation.sin(x) } }
+    public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }) { _, y in 1 - y * y } }
+    public func sigmoid() -> Tensor { unary("sigmoid", sigmoidScalar) { _, y in y * (1 - y) } }
+    public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
+    public func square() -> Tensor { unary("square", { $0 * $0 }) { x, _ in 2 * x } }
+
+    /// x · σ(x) (SiLU / swish).
+    public func silu() -> Tensor {
+        unary("silu", { $0 * sigmoidScalar($0) }) { x, _ in
+            let s = sigmoidScalar(x)
+            return s * (1 + x * (1 - s))
+        }
+    }
+
+    /// x · σ(1.702 x), the GELU approximation of OpenAI's CLIP (`quick_gelu`).
+    public func quickGelu() -> Tensor {
+        unary("quick_gelu", { $0 * sigmoidScalar(1.702 * $0) }) { x, _ in
+            let s = sigmoidScalar(1.702 * x)
+            return s + 1.702 * x * s * (1 - s)
+        }
+    }
+
+    public enum GeluApproximation: String, Sendable { case none, tanh }
+
+    /// GELU: x Φ(x) with the exact erf form, or PyTorch's `approximate="tanh"` form.
+    public func gelu(approximate: GeluApproximation = .none) -> Tensor {
+        switch approximate {
+        case .none:
+            return unary("gelu", { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) }) { x, _ in
+                0.5 * (1 + erff(x * 0.70710678118654752)) + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268
+            }
+        case .tanh:
+            let k: Float = 0.79788456080286536  // sqrt(2/pi)
+            return unary("gelu_tanh", { x in 0.5 * x * (1 + Foundation.tanh(k * (x + 0.044715 * x * x * x))) }) { x, _ in
+                let t = Foundation.tanh(k * (x + 0.044715 * x * x * x))
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+            }
+        }
+    }
+
+    /// Replaces NaN with `nan`, +inf with `posinf`, −inf with `neginf` (`torch.nan_to_num`).
+    public func nanToNum(nan: Float = 0, posinf: Float = .greatestFiniteMagnitude, neginf: Float = -.greatestFiniteMagnitude) -> Tensor {
+        let x = detach()
+        let out = map { $0.isNaN ? nan : ($0 == .infinity ? posinf : ($0 == -.infinity ? neginf : $0)) }
+        return Tensor.record("nan_to_num", out, inputs: [self]) { g in
+            [Tensor.zipMap(g, x) { g, x in x.isFinite ? g : 0 }]
+        }
+    }
+}
+
+@inline(__always) func sigmoidScalar(_ x: Float) -> Float {
+    // Stable for large |x|: never exponentiates a large positive number.
+    x >= 0 ? 1 / (1 + Foundation.exp(-x)) : { let e = Foundation.exp(x); return e / (1 + e) }()
+}

@@ -1,0 +1,2 @@
+import Engine
+print("blas core: \(Threads.blasCore), threads: \(Threads.count), hook: \(Threads.coretypeHook)")
