@@ -23,15 +23,15 @@ final class GradNode {
 }
 
 /// Whether ops record the tape. Off inside `noGrad { }` and while `backward()` runs.
+/// Task-local (thread-local outside tasks), so concurrent callers do not see each other's mode.
 public enum GradMode {
-    nonisolated(unsafe) public private(set) static var isEnabled = true
+    @TaskLocal static var enabled = true
+
+    public static var isEnabled: Bool { enabled }
 
     /// Runs `body` with gradient recording set to `enabled`, restoring the previous mode after.
     public static func with<R>(enabled: Bool, _ body: () throws -> R) rethrows -> R {
-        let previous = isEnabled
-        isEnabled = enabled
-        defer { isEnabled = previous }
-        return try body()
+        try $enabled.withValue(enabled, operation: body)
     }
 }
 

@@ -52,7 +52,7 @@ extension Tensor {
         return record("attention", out, inputs: inputs) { g in
             let dq = Tensor(uninitializedShape: q.shape), dk = Tensor(uninitializedShape: k.shape), dvT = Tensor(uninitializedShape: v.shape)
             let ds = Tensor(uninitializedShape: scoreShape)
-            let (gp, dsp) = (g.storage.pointer, ds.storage.pointer)
+            let (gp, dsp, pp) = (g.storage.pointer, ds.storage.pointer, probs.storage.pointer)
             for b in 0..<batch {
                 let p = pp + b * lq * lk, go = gp + b * lq * dv, dsb = dsp + b * lq * lk
                 // dV = Pᵀ dO, dP = dO Vᵀ
