@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CBLAS", "CSupport"], path: "Sources/Engine"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "CBLAS"], path: "Sources/snp-bench"),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CHDF5", "CPNG", "CReadline"],
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport", "CHDF5", "CPNG", "CReadline"],
                     path: "Tests/EngineTests", resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
