@@ -19,10 +19,13 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
-        // CPU feature probe and the pre-init hook that picks OpenBLAS's AVX-512 kernels.
+        // CPU feature probe and process memory.
         .target(name: "CSupport", path: "Sources/CSupport"),
+        // Vectorised float kernels, one clone per ISA chosen at load time; optimised in every build.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
-        .target(name: "Engine", dependencies: ["CBLAS", "CSupport"], path: "Sources/Engine"),
+        .target(name: "Engine", dependencies: ["CBLAS", "CSupport", "CKernels"], path: "Sources/Engine"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport", "CHDF5", "CPNG", "CReadline"],

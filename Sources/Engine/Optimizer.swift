@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// What an optimizer needs to continue exactly where it stopped: the step count and, per
@@ -136,11 +137,9 @@ public class Adam: Optimizer {
         let correction2 = Float(1 - Foundation.pow(Double(b2), t)).squareRoot()
         let decay = decoupledDecay ? 1 - lr * wd : 1
         let l2 = decoupledDecay ? 0 : wd
-        for i in 0..<count {
-            let grad = g[i] + l2 * p[i]
-            m[i] = b1 * m[i] + (1 - b1) * grad
-            v[i] = b2 * v[i] + (1 - b2) * grad * grad
-            p[i] = p[i] * decay - stepSize * m[i] / (v[i].squareRoot() / correction2 + eps)
+        Threads.parallelFor(count, grain: elementwiseGrain) { r in
+            let i = r.lowerBound
+            snp_adam_update(p + i, g + i, m + i, v + i, r.count, b1, b2, eps, stepSize, correction2, decay, l2)
         }
     }
 }

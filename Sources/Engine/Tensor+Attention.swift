@@ -1,3 +1,5 @@
+import CKernels
+
 // Scaled dot-product attention, fused: two sgemms and an in-place softmax forward, the
 // analytic backward with four sgemms.
 
@@ -31,20 +33,18 @@ extension Tensor {
         let probs = Tensor(uninitializedShape: scoreShape)
         let out = Tensor(uninitializedShape: batchShape + [lq, dv])
         let (pq, pk, pv, pp, po) = (q.storage.pointer, k.storage.pointer, v.storage.pointer, probs.storage.pointer, out.storage.pointer)
-        for b in 0..<batch {
+        let mp = expandedMask?.storage.pointer
+        // With enough heads, each thread runs whole heads (single-threaded sgemms, the scores stay
+        // in cache); with fewer heads than threads, each sgemm is split instead.
+        let perHead = batch >= Threads.count
+        forEachHead(batch, perHead) { b in
+            let scores = pp + b * lq * lk
             sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: d, alpha: alpha,
-                  a: pq + b * lq * d, b: pk + b * lk * d, c: pp + b * lq * lk)
-        }
-        if let expandedMask {
-            let mp = expandedMask.storage.pointer
-            Threads.parallelFor(probs.count, grain: elementwiseGrain) { r in for i in r { pp[i] += mp[i] } }
-        }
-        Threads.parallelFor(batch * lq, grain: Swift.max(1, elementwiseGrain / Swift.max(lk, 1))) { r in
-            for row in r { softmaxRow(pp + row * lk, pp + row * lk, lk, log: false) }
-        }
-        for b in 0..<batch {
+                  a: pq + b * lq * d, b: pk + b * lk * d, c: scores, threaded: !perHead)
+            if let mp { for i in 0..<(lq * lk) { scores[i] += mp[b * lq * lk + i] } }
+            snp_softmax_rows(scores, scores, lq, lk, 0)
             sgemm(transposeA: false, transposeB: false, m: lq, n: dv, k: lk,
-                  a: pp + b * lq * lk, b: pv + b * lk * dv, c: po + b * lq * dv)
+                  a: scores, b: pv + b * lk * dv, c: po + b * lq * dv, threaded: !perHead)
         }
         let (sq, sk, sv) = (q.detach(), k.detach(), v.detach())
         var inputs = [q, k, v]
@@ -53,32 +53,32 @@ extension Tensor {
             let dq = Tensor(uninitializedShape: q.shape), dk = Tensor(uninitializedShape: k.shape), dvT = Tensor(uninitializedShape: v.shape)
             let ds = Tensor(uninitializedShape: scoreShape)
             let (gp, dsp, pp) = (g.storage.pointer, ds.storage.pointer, probs.storage.pointer)
-            for b in 0..<batch {
-                let p = pp + b * lq * lk, go = gp + b * lq * dv, dsb = dsp + b * lq * lk
+            forEachHead(batch, perHead) { b in
+                let p = pp + b * lq * lk, go = gp + b * lq * dv, s = dsp + b * lq * lk
                 // dV = Pᵀ dO, dP = dO Vᵀ
-                sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: lq, a: p, b: go, c: dvT.storage.pointer + b * lk * dv)
-                sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: sv.storage.pointer + b * lk * dv, c: dsb)
-            }
-            // dS = P ⊙ (dP − rowsum(dP ⊙ P))
-            Threads.parallelFor(batch * lq, grain: Swift.max(1, elementwiseGrain / Swift.max(lk, 1))) { r in
-                for row in r {
-                    let p = pp + row * lk, s = dsp + row * lk
+                sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: lq, a: p, b: go, c: dvT.storage.pointer + b * lk * dv, threaded: !perHead)
+                sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: sv.storage.pointer + b * lk * dv, c: s, threaded: !perHead)
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P))
+                for row in 0..<lq {
+                    let pr = p + row * lk, sr = s + row * lk
                     var dot: Float = 0
-                    for i in 0..<lk { dot += s[i] * p[i] }
-                    for i in 0..<lk { s[i] = p[i] * (s[i] - dot) }
+                    for i in 0..<lk { dot += sr[i] * pr[i] }
+                    for i in 0..<lk { sr[i] = pr[i] * (sr[i] - dot) }
                 }
-            }
-            for b in 0..<batch {
-                let dsb = dsp + b * lq * lk
                 // dQ = α dS K, dK = α dSᵀ Q
                 sgemm(transposeA: false, transposeB: false, m: lq, n: d, k: lk, alpha: alpha,
-                      a: dsb, b: sk.storage.pointer + b * lk * d, c: dq.storage.pointer + b * lq * d)
+                      a: s, b: sk.storage.pointer + b * lk * d, c: dq.storage.pointer + b * lq * d, threaded: !perHead)
                 sgemm(transposeA: true, transposeB: false, m: lk, n: d, k: lq, alpha: alpha,
-                      a: dsb, b: sq.storage.pointer + b * lq * d, c: dk.storage.pointer + b * lk * d)
+                      a: s, b: sq.storage.pointer + b * lq * d, c: dk.storage.pointer + b * lk * d, threaded: !perHead)
             }
             var grads: [Tensor?] = [dq, dk, dvT]
             if let mask { grads.append(mask.tracksGrad ? try ds.sum(toShape: mask.shape) : nil) }
             return grads
         }
+    }
+
+    /// Runs `body` for every head, spread over the threads when `parallel`.
+    private static func forEachHead(_ count: Int, _ parallel: Bool, _ body: (Int) -> Void) {
+        if parallel { Threads.parallelFor(count, grain: 1) { r in for b in r { body(b) } } } else { for b in 0..<count { body(b) } }
     }
 }

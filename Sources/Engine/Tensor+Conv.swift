@@ -1,4 +1,5 @@
-// 2-d convolution through im2col + sgemm, as Caffe and PyTorch's CPU path do.
+// 2-d convolution through im2col + sgemm, as Caffe and PyTorch's CPU fallback do. The samples
+// of a batch share one column matrix, so each pass is one large sgemm rather than B small ones.
 
 /// The geometry of one conv2d call.
 struct ConvGeometry {
@@ -7,57 +8,64 @@ struct ConvGeometry {
     let strideH: Int, strideW: Int, padH: Int, padW: Int
     var outHeight: Int { (height + 2 * padH - kernelHeight) / strideH + 1 }
     var outWidth: Int { (width + 2 * padW - kernelWidth) / strideW + 1 }
+    var spatial: Int { outHeight * outWidth }
     /// Rows of the column matrix: one per (channel, kernel row, kernel column).
     var columnRows: Int { channels * kernelHeight * kernelWidth }
     var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 
-    /// cols[(c·kh + i)·kw + j, oh·Wo + ow] = x[c, oh·sh − ph + i, ow·sw − pw + j] (0 outside).
-    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
+    /// The output columns `ow` whose input column `ow·sw − pw + j` lies inside the image.
+    @inline(__always) func validColumns(_ j: Int) -> Range<Int> {
+        let lo = padW - j > 0 ? (padW - j + strideW - 1) / strideW : 0
+        let hi = Swift.min(outWidth, (width + padW - j + strideW - 1) / strideW)
+        return lo..<Swift.max(lo, hi)
+    }
+
+    /// cols[(c·kh + i)·kw + j, column + oh·Wo + ow] = x[c, oh·sh − ph + i, ow·sw − pw + j] (0 outside),
+    /// for one sample whose block of columns starts at `column` in rows of length `rowLength`.
+    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, column: Int, rowLength: Int) {
         let (ho, wo) = (outHeight, outWidth)
-        Threads.parallelFor(columnRows, grain: Swift.max(1, elementwiseGrain / Swift.max(ho * wo, 1))) { rows in
+        Threads.parallelFor(columnRows, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { rows in
             for r in rows {
                 let c = r / (kernelHeight * kernelWidth), i = (r / kernelWidth) % kernelHeight, j = r % kernelWidth
-                let plane = x + c * height * width
-                let dst = cols + r * ho * wo
+                let plane = x + c * height * width, dst = cols + r * rowLength + column
+                let valid = validColumns(j)
                 for oh in 0..<ho {
                     let ih = oh * strideH - padH + i
                     let line = dst + oh * wo
-                    guard ih >= 0 && ih < height else { line.initialize(repeating: 0, count: wo); continue }
-                    let src = plane + ih * width
+                    guard ih >= 0 && ih < height, !valid.isEmpty else { line.initialize(repeating: 0, count: wo); continue }
+                    let src = plane + ih * width - padW + j
+                    if valid.lowerBound > 0 { line.initialize(repeating: 0, count: valid.lowerBound) }
                     if strideW == 1 {
-                        // iw = ow − pw + j: zeros, then one contiguous run, then zeros.
-                        let lo = Swift.max(0, padW - j), hi = Swift.min(wo, width + padW - j)
-                        if lo > 0 { line.initialize(repeating: 0, count: Swift.min(lo, wo)) }
-                        if hi > lo { (line + lo).update(from: src + lo - padW + j, count: hi - lo) }
-                        if hi < wo { (line + Swift.max(hi, 0)).initialize(repeating: 0, count: wo - Swift.max(hi, 0)) }
+                        (line + valid.lowerBound).update(from: src + valid.lowerBound, count: valid.count)
                     } else {
-                        for ow in 0..<wo {
-                            let iw = ow * strideW - padW + j
-                            line[ow] = iw >= 0 && iw < width ? src[iw] : 0
-                        }
+                        for ow in valid { line[ow] = src[ow * strideW] }
                     }
+                    if valid.upperBound < wo { (line + valid.upperBound).initialize(repeating: 0, count: wo - valid.upperBound) }
                 }
             }
         }
     }
 
     /// The adjoint of im2col: dx[c, ih, iw] += Σ cols over the positions that read it.
-    func col2im(_ cols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+    func col2im(_ cols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, column: Int, rowLength: Int) {
         let (ho, wo) = (outHeight, outWidth)
         // Channels are independent, so they split over cores without write conflicts.
-        Threads.parallelFor(channels, grain: Swift.max(1, elementwiseGrain / Swift.max(kernelHeight * kernelWidth * ho * wo, 1))) { range in
+        Threads.parallelFor(channels, grain: Swift.max(1, elementwiseGrain / Swift.max(kernelHeight * kernelWidth * spatial, 1))) { range in
             for c in range {
                 let plane = dx + c * height * width
                 for i in 0..<kernelHeight {
                     for j in 0..<kernelWidth {
-                        let src = cols + ((c * kernelHeight + i) * kernelWidth + j) * ho * wo
+                        let src = cols + ((c * kernelHeight + i) * kernelWidth + j) * rowLength + column
+                        let valid = validColumns(j)
+                        if valid.isEmpty { continue }
                         for oh in 0..<ho {
                             let ih = oh * strideH - padH + i
                             guard ih >= 0 && ih < height else { continue }
-                            let line = src + oh * wo, dst = plane + ih * width
-                            for ow in 0..<wo {
-                                let iw = ow * strideW - padW + j
-                                if iw >= 0 && iw < width { dst[iw] += line[ow] }
+                            let line = src + oh * wo, dst = plane + ih * width - padW + j
+                            if strideW == 1 {
+                                for ow in valid { dst[ow] += line[ow] }
+                            } else {
+                                for ow in valid { dst[ow * strideW] += line[ow] }
                             }
                         }
                     }
@@ -65,6 +73,14 @@ struct ConvGeometry {
             }
         }
     }
+}
+
+/// Memory limits of the kernels, adjustable for machines with little memory (and for tests).
+public enum EngineLimits {
+    /// conv2d's column matrix holds at most this many floats (4 MB by default): small images are
+    /// convolved several samples per sgemm, large ones one at a time (their columns then stay in
+    /// cache; measured faster than one batch-wide sgemm). One sample always fits, whatever its size.
+    nonisolated(unsafe) public static var convolutionColumnFloats = 1 << 20
 }
 
 extension Tensor {
@@ -95,22 +111,32 @@ extension Tensor {
             throw EngineError.shapeMismatch(op: "conv2d", shapes: [x.shape, weight.shape],
                                             reason: "kernel is larger than the padded input")
         }
-        let batch = x.shape[0], spatial = geo.outHeight * geo.outWidth, rows = geo.columnRows
-        guard fitsBLAS(rows * spatial, outChannels * rows) else {
+        let batch = x.shape[0], spatial = geo.spatial, rows = geo.columnRows
+        let group = Swift.max(1, Swift.min(batch, EngineLimits.convolutionColumnFloats / Swift.max(rows * spatial, 1)))
+        guard fitsBLAS(rows * spatial * group, outChannels * rows, outChannels * spatial * group) else {
             throw EngineError.invalidArgument(op: "conv2d", reason: "sizes exceed OpenBLAS's 32-bit limit")
         }
         let out = Tensor(uninitializedShape: [batch, outChannels, geo.outHeight, geo.outWidth])
-        let columns = geo.isPointwise ? nil : Storage(count: rows * spatial)
-        for b in 0..<batch {
-            let xb = x.storage.pointer + b * geo.channels * geo.height * geo.width
-            let cols: UnsafePointer<Float>
-            if let columns { geo.im2col(xb, columns.pointer); cols = UnsafePointer(columns.pointer) } else { cols = UnsafePointer(xb) }
-            let yb = out.storage.pointer + b * outChannels * spatial
-            if let bias {
-                for o in 0..<outChannels { (yb + o * spatial).initialize(repeating: bias.storage.pointer[o], count: spatial) }
+        let inputSize = geo.channels * geo.height * geo.width, outputSize = outChannels * spatial
+        let columns = Storage(count: geo.isPointwise ? 1 : rows * spatial * group)
+        let product = Storage(count: group > 1 ? outChannels * spatial * group : 1)
+        for first in Swift.stride(from: 0, to: batch, by: group) {
+            let n = Swift.min(group, batch - first)
+            if geo.isPointwise {
+                for b in first..<(first + n) {
+                    sgemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: rows,
+                          a: weight.storage.pointer, b: x.storage.pointer + b * inputSize, c: out.storage.pointer + b * outputSize)
+                }
+            } else {
+                // cols: [rows, n·spatial]; Y' = W · cols: [outChannels, n·spatial]
+                for k in 0..<n { geo.im2col(x.storage.pointer + (first + k) * inputSize, columns.pointer, column: k * spatial, rowLength: n * spatial) }
+                // With one sample, [outChannels, spatial] is already the output's layout.
+                let target = n == 1 ? out.storage.pointer + first * outputSize : product.pointer
+                sgemm(transposeA: false, transposeB: false, m: outChannels, n: n * spatial, k: rows,
+                      a: weight.storage.pointer, b: columns.pointer, c: target)
+                if n > 1 { scatterSamples(from: product.pointer, to: out.storage.pointer + first * outputSize, samples: n, channels: outChannels, spatial: spatial) }
             }
-            sgemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: rows,
-                  a: weight.storage.pointer, b: cols, beta: bias == nil ? 0 : 1, c: yb)
+            if let bias { addChannelBias(bias.storage.pointer, to: out.storage.pointer + first * outputSize, samples: n, channels: outChannels, spatial: spatial) }
         }
         let (sx, sw) = (x.detach(), weight.detach())
         var inputs = [x, weight]
@@ -118,33 +144,70 @@ extension Tensor {
         return record("conv2d", out, inputs: inputs) { g in
             let gradX = x.tracksGrad ? Tensor.zeros(x.shape) : nil
             let gradW = weight.tracksGrad ? Tensor.zeros(weight.shape) : nil
-            let scratch = Storage(count: rows * spatial)
-            for b in 0..<batch {
-                let gb = g.storage.pointer + b * outChannels * spatial
-                let xb = sx.storage.pointer + b * geo.channels * geo.height * geo.width
+            let columns = Storage(count: geo.isPointwise ? 1 : rows * spatial * group)
+            let gathered = Storage(count: group > 1 ? outChannels * spatial * group : 1)
+            for first in Swift.stride(from: 0, to: batch, by: group) {
+                let n = Swift.min(group, batch - first)
+                if geo.isPointwise {
+                    for b in first..<(first + n) {
+                        let gb = g.storage.pointer + b * outputSize, xb = sx.storage.pointer + b * inputSize
+                        if let gradW { sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: spatial, a: gb, b: xb, beta: 1, c: gradW.storage.pointer) }
+                        if let gradX { sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels, a: sw.storage.pointer, b: gb, c: gradX.storage.pointer + b * inputSize) }
+                    }
+                    continue
+                }
+                // dY': [outChannels, n·spatial], the layout of the forward product (g itself for one sample).
+                let dY: UnsafePointer<Float>
+                if n == 1 { dY = UnsafePointer(g.storage.pointer + first * outputSize) } else {
+                    gatherSamples(from: g.storage.pointer + first * outputSize, to: gathered.pointer, samples: n, channels: outChannels, spatial: spatial)
+                    dY = UnsafePointer(gathered.pointer)
+                }
                 if let gradW {
-                    let cols: UnsafePointer<Float>
-                    if geo.isPointwise { cols = UnsafePointer(xb) } else { geo.im2col(xb, scratch.pointer); cols = UnsafePointer(scratch.pointer) }
-                    // dW += dY_b · cols_bᵀ
-                    sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: spatial,
-                          a: gb, b: cols, beta: 1, c: gradW.storage.pointer)
+                    for k in 0..<n { geo.im2col(sx.storage.pointer + (first + k) * inputSize, columns.pointer, column: k * spatial, rowLength: n * spatial) }
+                    // dW += dY' · colsᵀ
+                    sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: n * spatial,
+                          a: dY, b: columns.pointer, beta: 1, c: gradW.storage.pointer)
                 }
                 if let gradX {
-                    let dxb = gradX.storage.pointer + b * geo.channels * geo.height * geo.width
-                    if geo.isPointwise {
-                        sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels,
-                              a: sw.storage.pointer, b: gb, c: dxb)
-                    } else {
-                        // dcols = Wᵀ · dY_b, then scattered back onto the image.
-                        sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels,
-                              a: sw.storage.pointer, b: gb, c: scratch.pointer)
-                        geo.col2im(scratch.pointer, dxb)
-                    }
+                    // dcols = Wᵀ · dY', then scattered back onto each image.
+                    sgemm(transposeA: true, transposeB: false, m: rows, n: n * spatial, k: outChannels,
+                          a: sw.storage.pointer, b: dY, c: columns.pointer)
+                    for k in 0..<n { geo.col2im(columns.pointer, gradX.storage.pointer + (first + k) * inputSize, column: k * spatial, rowLength: n * spatial) }
                 }
             }
             var grads: [Tensor?] = [gradX, gradW]
             if bias != nil { grads.append(try g.sum(axes: [0, 2, 3])) }
             return grads
+        }
+    }
+}
+
+/// [channels, samples·spatial] → [samples, channels, spatial].
+private func scatterSamples(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
+    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
+        for sc in range {
+            let s = sc / channels, c = sc % channels
+            (dst + sc * spatial).update(from: src + (c * samples + s) * spatial, count: spatial)
+        }
+    }
+}
+
+/// [samples, channels, spatial] → [channels, samples·spatial].
+private func gatherSamples(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
+    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
+        for sc in range {
+            let s = sc / channels, c = sc % channels
+            (dst + (c * samples + s) * spatial).update(from: src + sc * spatial, count: spatial)
+        }
+    }
+}
+
+/// out[s, c, :] += bias[c].
+private func addChannelBias(_ bias: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
+    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
+        for sc in range {
+            let v = bias[sc % channels], p = out + sc * spatial
+            for i in 0..<spatial { p[i] += v }
         }
     }
 }

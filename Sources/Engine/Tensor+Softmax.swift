@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Softmax and log-softmax along one axis, stable (the row maximum is subtracted first).
@@ -47,7 +48,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: x.shape)
         let src = x.storage.pointer, dst = out.storage.pointer
         Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-            for r in range { softmaxRow(src + r * n, dst + r * n, n, log: log) }
+            snp_softmax_rows(src + range.lowerBound * n, dst + range.lowerBound * n, range.count, n, log ? 1 : 0)
         }
         return out
     }
@@ -66,22 +67,5 @@ extension Tensor {
             }
         }
         return out
-    }
-}
-
-/// Softmax (or log-softmax) of one row; a row of −inf gives NaN as in PyTorch.
-@inline(__always)
-func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
-    guard n > 0 else { return }
-    var m = x[0]
-    for i in 1..<n where x[i] > m { m = x[i] }
-    var total: Float = 0
-    for i in 0..<n { let e = Foundation.exp(x[i] - m); y[i] = e; total += e }
-    if log {
-        let lse = Foundation.log(total)
-        for i in 0..<n { y[i] = x[i] - m - lse }
-    } else {
-        let inv = 1 / total
-        for i in 0..<n { y[i] *= inv }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Unary elementwise functions, each with its derivative beside it.
@@ -15,7 +16,10 @@ extension Tensor {
         }
     }
 
-    public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }) { _, y in y } }
+    public func exp() -> Tensor {
+        let out = vectorized(snp_exp), y = out.detach()
+        return Tensor.record("exp", out, inputs: [self]) { g in [try g * y] }
+    }
     public func log() -> Tensor { unary("log", { Foundation.log($0) }) { x, _ in 1 / x } }
     public func sqrt() -> Tensor { unary("sqrt", { $0.squareRoot() }) { _, y in 0.5 / y } }
     public func rsqrt() -> Tensor { unary("rsqrt", { 1 / $0.squareRoot() }) { _, y in -0.5 * y * y * y } }
@@ -24,16 +28,17 @@ extension Tensor {
     public func sin() -> Tensor { unary("sin", { Foundation.sin($0) }) { x, _ in Foundation.cos(x) } }
     public func cos() -> Tensor { unary("cos", { Foundation.cos($0) }) { x, _ in -Foundation.sin(x) } }
     public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }) { _, y in 1 - y * y } }
-    public func sigmoid() -> Tensor { unary("sigmoid", sigmoidScalar) { _, y in y * (1 - y) } }
+    public func sigmoid() -> Tensor {
+        let out = vectorized(snp_sigmoid), y = out.detach()
+        return Tensor.record("sigmoid", out, inputs: [self]) { g in [Tensor.zipMap(g, y) { g, y in g * y * (1 - y) }] }
+    }
     public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
     public func square() -> Tensor { unary("square", { $0 * $0 }) { x, _ in 2 * x } }
 
     /// x · σ(x) (SiLU / swish).
     public func silu() -> Tensor {
-        unary("silu", { $0 * sigmoidScalar($0) }) { x, _ in
-            let s = sigmoidScalar(x)
-            return s * (1 + x * (1 - s))
-        }
+        let x = detach()
+        return Tensor.record("silu", vectorized(snp_silu), inputs: [self]) { g in [Tensor.vectorized(g, x, snp_silu_backward)] }
     }
 
     /// x · σ(1.702 x), the GELU approximation of OpenAI's CLIP (`quick_gelu`).
@@ -50,9 +55,8 @@ extension Tensor {
     public func gelu(approximate: GeluApproximation = .none) -> Tensor {
         switch approximate {
         case .none:
-            return unary("gelu", { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) }) { x, _ in
-                0.5 * (1 + erff(x * 0.70710678118654752)) + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268
-            }
+            let x = detach()
+            return Tensor.record("gelu", vectorized(snp_gelu), inputs: [self]) { g in [Tensor.vectorized(g, x, snp_gelu_backward)] }
         case .tanh:
             let k: Float = 0.79788456080286536  // sqrt(2/pi)
             return unary("gelu_tanh", { x in 0.5 * x * (1 + Foundation.tanh(k * (x + 0.044715 * x * x * x))) }) { x, _ in
@@ -69,6 +73,24 @@ extension Tensor {
         return Tensor.record("nan_to_num", out, inputs: [self]) { g in
             [Tensor.zipMap(g, x) { g, x in x.isFinite ? g : 0 }]
         }
+    }
+}
+
+extension Tensor {
+    /// Runs a C kernel `f(x, y, n)` over this tensor, split over the cores.
+    func vectorized(_ f: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let x = storage.pointer, y = out.storage.pointer
+        Threads.parallelFor(count, grain: elementwiseGrain) { r in f(x + r.lowerBound, y + r.lowerBound, r.count) }
+        return out
+    }
+
+    /// Runs a C backward kernel `f(g, x, dx, n)` over two same-shaped tensors, split over the cores.
+    static func vectorized(_ g: Tensor, _ x: Tensor, _ f: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape)
+        let gp = g.storage.pointer, xp = x.storage.pointer, o = out.storage.pointer
+        Threads.parallelFor(x.count, grain: elementwiseGrain) { r in f(gp + r.lowerBound, xp + r.lowerBound, o + r.lowerBound, r.count) }
+        return out
     }
 }
 

@@ -4,6 +4,9 @@ import CBLAS
 import Engine
 import Foundation
 
+BLASKernels.selectFastKernels()
+if let b = ProcessInfo.processInfo.environment["SNP_CONV_BUDGET"].flatMap(Int.init) { EngineLimits.convolutionColumnFloats = b }
+
 struct Row {
     let name: String
     let medianMs: Double
@@ -18,9 +21,10 @@ struct Row {
     }
 }
 
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
 /// Median wall time in ms of `body` over enough runs to fill about `seconds` (at least 5).
 func measure(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
-    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     try body()  // warm-up
     var times: [Double] = []
     let start = now()
@@ -53,7 +57,7 @@ while let a = arguments.popFirst() {
 
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-print("snp-bench — \(cpu), \(Threads.count) threads, OpenBLAS core \(Threads.blasCore) (\(Threads.coretypeHook))")
+print("snp-bench — \(cpu), \(Threads.count) threads, OpenBLAS \(BLASKernels.current) kernels (\(BLASKernels.startupNote))")
 
 var rows: [Row] = []
 func run(_ name: String, _ make: () throws -> Row) rethrows {
@@ -68,16 +72,23 @@ func run(_ name: String, _ make: () throws -> Row) rethrows {
 
 let g = RandomGenerator(seed: 0)
 
-// Engine matmul against a direct cblas_sgemm call on the same buffers.
+// Engine matmul against a direct cblas_sgemm call on the same buffers. The direct call runs
+// OpenBLAS's own threading at the engine's thread count (the engine keeps OpenBLAS
+// single-threaded and splits the product over its own threads). NOTE: the two are timed one
+// after the other, not alternately: after a threaded call OpenBLAS's worker spin-yields for
+// ~0.1 s and would take a core from whatever runs next; the pause lets it go to sleep.
 for n in [256, 512, 1024, 2048] {
     try run("matmul_\(n)") {
         let a = try Tensor.randn([n, n], generator: g), b = try Tensor.randn([n, n], generator: g)
         let engine = try measure(seconds: seconds) { _ = try Tensor.matmul(a, b) }
         let c = Tensor.zeros([n, n])
+        snp_blas_set_threads(Int32(Threads.count))
         let direct = measure(seconds: seconds) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
                         a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c.storage.pointer, Int32(n))
         }
+        snp_blas_set_threads(1)
+        usleep(300_000)
         return Row(name: "matmul_\(n)", medianMs: engine, gflops: 2 * pow(Double(n), 3) / engine / 1e6, sgemmMedianMs: direct)
     }
 }

@@ -26,6 +26,7 @@ struct DeterminismTests {
         try Threads.set(2)
         let two = try workload()
         #expect(one.count == two.count)
-        #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+        let identical = one.map(\.bitPattern) == two.map(\.bitPattern)
+        #expect(identical)
     }
 }

@@ -143,3 +143,23 @@ struct TensorTests {
         #expect(c.scalars == [3, 4])
     }
 }
+
+@Suite("conv2d in batch groups", .serialized)
+struct ConvGroupTests {
+    /// A small column budget splits the batch into groups; forward and backward must not change.
+    @Test func groupedBatchGivesTheSameResult() throws {
+        let x = sample([5, 3, 6, 6], seed: 1), w = sample([4, 3, 3, 3], seed: 2), b = sample([4], seed: 3)
+        func run() throws -> [Tensor] {
+            let (xl, wl, bl) = (x.copy().requiringGrad(), w.copy().requiringGrad(), b.copy().requiringGrad())
+            let y = try Tensor.conv2d(xl, weight: wl, bias: bl, stride: (1, 2), padding: (1, 0))
+            try (y * y).sum().backward()
+            return [y, xl.grad!, wl.grad!, bl.grad!]
+        }
+        let whole = try run()
+        let saved = EngineLimits.convolutionColumnFloats
+        defer { EngineLimits.convolutionColumnFloats = saved }
+        EngineLimits.convolutionColumnFloats = 27 * 12 * 2  // two samples per group: groups of 2, 2, 1
+        let grouped = try run()
+        for (a, b) in zip(whole, grouped) { expectClose(a, b, atol: 1e-5, rtol: 1e-5) }
+    }
+}

@@ -4,7 +4,5 @@
 
 /// 1 when the CPU runs the AVX-512 (F, BW, DQ, VL) instructions OpenBLAS's SkylakeX kernels use.
 int snp_cpu_has_avx512(void);
-/// What the pre-init hook did: 0 nothing (no AVX-512), 1 set OPENBLAS_CORETYPE, 2 left the user's value.
-int snp_coretype_hook_result(void);
 /// Resident set size of this process in bytes (from /proc/self/statm), 0 if unknown.
 size_t snp_resident_bytes(void);

@@ -1,0 +1,145 @@
+#include "CKernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+// Cephes' expf: n = round(x·log2 e), r = x − n·ln 2 (in two parts), a degree-6 polynomial for
+// e^r on |r| ≤ ln2/2, then scaled by 2^n through the exponent bits. Written branch-free so the
+// compiler vectorises the loops that call it.
+static inline float exp_approx(float x) {
+    float c = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+    float n = floorf(c * 1.44269504088896341f + 0.5f);
+    float r = c - n * 0.693359375f + n * 2.12194440e-4f;
+    float z = r * r;
+    float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r
+                + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+    p = p * z + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale;
+    y = x < -87.33654f ? 0.0f : y;
+    y = x > 88.72283f ? INFINITY : y;
+    return x != x ? x : y;
+}
+
+// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), odd-extended.
+static inline float erf_approx(float x) {
+    float a = fabsf(x);
+    float t = 1.0f / (1.0f + 0.3275911f * a);
+    float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+    float e = 1.0f - poly * exp_approx(-a * a);
+    return x < 0 ? -e : e;
+}
+
+CLONES void snp_exp(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = exp_approx(x[i]);
+}
+
+CLONES void snp_sigmoid(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp_approx(-x[i]));
+}
+
+CLONES void snp_silu(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_approx(-x[i]));
+}
+
+CLONES void snp_silu_backward(const float *restrict g, const float *restrict x, float *restrict dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + exp_approx(-x[i]));
+        dx[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+}
+
+CLONES void snp_gelu(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+}
+
+CLONES void snp_gelu_backward(const float *restrict g, const float *restrict x, float *restrict dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float cdf = 0.5f * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+        float pdf = 0.39894228040143268f * exp_approx(-0.5f * x[i] * x[i]);
+        dx[i] = g[i] * (cdf + x[i] * pdf);
+    }
+}
+
+// Reductions keep 16 partial results, one per lane, combined in a fixed order: the compiler can
+// vectorise them without reassociating, and every ISA clone gives the same bits.
+#define LANES 16
+
+static inline float row_max(const float *x, long n) {
+    float lane[LANES];
+    for (int j = 0; j < LANES; j++) lane[j] = -INFINITY;
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+    float m = -INFINITY;
+    for (int j = 0; j < LANES; j++) m = lane[j] > m ? lane[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+static inline float row_sum(const float *x, long n) {
+    float lane[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) lane[j] += x[i + j];
+    float total = 0.0f;
+    for (int j = 0; j < LANES; j++) total += lane[j];
+    for (; i < n; i++) total += x[i];
+    return total;
+}
+
+static inline float row_sum_exp(const float *x, long n, float shift) {
+    float lane[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) lane[j] += exp_approx(x[i + j] - shift);
+    float total = 0.0f;
+    for (int j = 0; j < LANES; j++) total += lane[j];
+    for (; i < n; i++) total += exp_approx(x[i] - shift);
+    return total;
+}
+
+// y ← exp(y − shift) through one pointer: with separate x and y pointers that may be equal, the
+// vectoriser's overlap check fails for the in-place case and it falls back to scalar code.
+static inline void exp_in_place(float *restrict y, long n, float shift) {
+    for (long i = 0; i < n; i++) y[i] = exp_approx(y[i] - shift);
+}
+
+static inline void scale_in_place(float *restrict y, long n, float factor) {
+    for (long i = 0; i < n; i++) y[i] *= factor;
+}
+
+CLONES void snp_softmax_rows(const float *x, float *y, long rows, long n, int log) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        if (n <= 0) continue;
+        float m = row_max(xr, n);
+        // A row of −inf has no finite maximum: subtracting 0 keeps exp(−inf) = 0 and gives NaN, as PyTorch.
+        float shift = isinf(m) ? 0.0f : m;
+        if (log) {
+            float lse = logf(row_sum_exp(xr, n, shift));
+            for (long i = 0; i < n; i++) yr[i] = xr[i] - shift - lse;
+        } else {
+            if (yr != xr) memcpy(yr, xr, (size_t)n * sizeof(float));
+            exp_in_place(yr, n, shift);
+            scale_in_place(yr, n, 1.0f / row_sum(yr, n));
+        }
+    }
+}
+
+CLONES void snp_adam_update(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
+                            float b1, float b2, float eps, float stepSize, float correction2, float decay, float l2) {
+    for (long i = 0; i < n; i++) {
+        float grad = g[i] + l2 * p[i];
+        float mi = b1 * m[i] + (1.0f - b1) * grad;
+        float vi = b2 * v[i] + (1.0f - b2) * grad * grad;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - stepSize * mi / (sqrtf(vi) / correction2 + eps);
+    }
+}
