@@ -132,6 +132,35 @@ CLONES void snp_softmax_rows(const float *x, float *y, long rows, long n, int lo
     }
 }
 
+static inline float row_dot(const float *restrict a, const float *restrict b, long n) {
+    float lane[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) lane[j] += a[i + j] * b[i + j];
+    float total = 0.0f;
+    for (int j = 0; j < LANES; j++) total += lane[j];
+    for (; i < n; i++) total += a[i] * b[i];
+    return total;
+}
+
+static inline void softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float dot) {
+    for (long i = 0; i < n; i++) d[i] = y[i] * (d[i] - dot);
+}
+
+static inline void log_softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float total) {
+    for (long i = 0; i < n; i++) d[i] = d[i] - exp_approx(y[i]) * total;
+}
+
+CLONES void snp_softmax_backward_rows(const float *y, const float *g, float *dx, long rows, long n, int log) {
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + r * n, *gr = g + r * n;
+        float *dr = dx + r * n;
+        if (dr != gr) memcpy(dr, gr, (size_t)n * sizeof(float));
+        if (log) log_softmax_grad_in_place(yr, dr, n, row_sum(dr, n));
+        else softmax_grad_in_place(yr, dr, n, row_dot(dr, yr, n));
+    }
+}
+
 CLONES void snp_adam_update(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long n,
                             float b1, float b2, float eps, float stepSize, float correction2, float decay, float l2) {
     for (long i = 0; i < n; i++) {
@@ -141,5 +170,144 @@ CLONES void snp_adam_update(float *restrict p, const float *restrict g, float *r
         m[i] = mi;
         v[i] = vi;
         p[i] = p[i] * decay - stepSize * mi / (sqrtf(vi) / correction2 + eps);
+    }
+}
+
+// ---- Normalisation ------------------------------------------------------------------------
+// Statistics are accumulated in double over fixed lanes (deterministic, vectorised).
+
+static inline double sum_double(const float *restrict x, long n) {
+    double lane[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) lane[j] += x[i + j];
+    double total = 0;
+    for (int j = 0; j < 8; j++) total += lane[j];
+    for (; i < n; i++) total += x[i];
+    return total;
+}
+
+static inline double centered_squares(const float *restrict x, long n, double mean) {
+    double lane[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) { double d = x[i + j] - mean; lane[j] += d * d; }
+    double total = 0;
+    for (int j = 0; j < 8; j++) total += lane[j];
+    for (; i < n; i++) { double d = x[i] - mean; total += d * d; }
+    return total;
+}
+
+static inline void normalize_affine(const float *restrict x, float *restrict y, long n, float mean, float rstd, float w, float b) {
+    float scale = rstd * w, shift = b - mean * rstd * w;
+    for (long i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+}
+
+CLONES void snp_group_norm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                                   long channels, long spatial, long groups, float eps, long row0, long row1) {
+    long per = channels / groups, n = per * spatial;
+    for (long r = row0; r < row1; r++) {
+        const float *xr = x + r * n;
+        double mu = sum_double(xr, n) / (double)n;
+        double var = centered_squares(xr, n, mu) / (double)n;
+        float inv = (float)(1.0 / sqrt(var + (double)eps));
+        mean[r] = (float)mu;
+        rstd[r] = inv;
+        long g = r % groups;
+        for (long k = 0; k < per; k++) {
+            long c = g * per + k;
+            normalize_affine(xr + k * spatial, y + r * n + k * spatial, spatial, (float)mu, inv, w ? w[c] : 1.0f, b ? b[c] : 0.0f);
+        }
+    }
+}
+
+static inline void dual_sums(const float *restrict dy, const float *restrict x, long n, double *s1, double *s2) {
+    double a[8] = {0}, c[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) { a[j] += dy[i + j]; c[j] += (double)dy[i + j] * x[i + j]; }
+    double ta = 0, tc = 0;
+    for (int j = 0; j < 8; j++) { ta += a[j]; tc += c[j]; }
+    for (; i < n; i++) { ta += dy[i]; tc += (double)dy[i] * x[i]; }
+    *s1 = ta; *s2 = tc;
+}
+
+static inline void group_norm_dx(const float *restrict dy, const float *restrict x, float *restrict dx, long n,
+                                 float a, float b, float c) {
+    for (long i = 0; i < n; i++) dx[i] = a * dy[i] + b * x[i] + c;
+}
+
+// With xhat = (x − μ)·rstd and dxhat = dy·w[c]:
+//   dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)),  per (sample, group);
+//   dwPart[s, c] = Σ dy·xhat and dbPart[s, c] = Σ dy over the channel's positions.
+CLONES void snp_group_norm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                                    float *dx, float *dwPart, float *dbPart, long channels, long spatial, long groups,
+                                    long row0, long row1) {
+    long per = channels / groups, n = per * spatial;
+    for (long r = row0; r < row1; r++) {
+        long g = r % groups, sample = r / groups;
+        double mu = mean[r], inv = rstd[r];
+        double meanD = 0, meanDX = 0;  // Σ dxhat, Σ dxhat·xhat
+        for (long k = 0; k < per; k++) {
+            long c = g * per + k, off = r * n + k * spatial;
+            double s1, s2;
+            dual_sums(dy + off, x + off, spatial, &s1, &s2);
+            double wc = w ? w[c] : 1.0;
+            double dyXhat = inv * (s2 - mu * s1);
+            dwPart[sample * channels + c] = (float)dyXhat;
+            dbPart[sample * channels + c] = (float)s1;
+            meanD += wc * s1;
+            meanDX += wc * dyXhat;
+        }
+        meanD /= (double)n;
+        meanDX /= (double)n;
+        for (long k = 0; k < per; k++) {
+            long c = g * per + k, off = r * n + k * spatial;
+            double wc = w ? w[c] : 1.0;
+            // dx = rstd·(w·dy − meanD − (x − μ)·rstd·meanDX) = A·dy + B·x + C
+            double A = inv * wc, B = -inv * inv * meanDX, C = inv * (inv * mu * meanDX - meanD);
+            group_norm_dx(dy + off, x + off, dx + off, spatial, (float)A, (float)B, (float)C);
+        }
+    }
+}
+
+// Layer norm over rows of n: weight/bias per position.
+CLONES void snp_layer_norm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                                   long n, float eps, long row0, long row1) {
+    for (long r = row0; r < row1; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double mu = sum_double(xr, n) / (double)n;
+        double var = centered_squares(xr, n, mu) / (double)n;
+        float inv = (float)(1.0 / sqrt(var + (double)eps)), m = (float)mu;
+        mean[r] = m;
+        rstd[r] = inv;
+        if (w && b) for (long i = 0; i < n; i++) yr[i] = (xr[i] - m) * inv * w[i] + b[i];
+        else if (w) for (long i = 0; i < n; i++) yr[i] = (xr[i] - m) * inv * w[i];
+        else if (b) for (long i = 0; i < n; i++) yr[i] = (xr[i] - m) * inv + b[i];
+        else for (long i = 0; i < n; i++) yr[i] = (xr[i] - m) * inv;
+    }
+}
+
+// dx per row; dw/db accumulated (+=) into this call's own partial rows dwAcc/dbAcc of length n.
+CLONES void snp_layer_norm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                                    float *dx, float *dwAcc, float *dbAcc, long n, long row0, long row1) {
+    for (long r = row0; r < row1; r++) {
+        const float *g = dy + r * n, *xr = x + r * n;
+        float *o = dx + r * n;
+        float m = mean[r], inv = rstd[r];
+        double sd = 0, sdx = 0;
+        for (long i = 0; i < n; i++) {
+            float xhat = (xr[i] - m) * inv, d = g[i] * (w ? w[i] : 1.0f);
+            sd += d;
+            sdx += (double)d * xhat;
+            if (dwAcc) dwAcc[i] += g[i] * xhat;
+            if (dbAcc) dbAcc[i] += g[i];
+        }
+        float md = (float)(sd / (double)n), mdx = (float)(sdx / (double)n);
+        for (long i = 0; i < n; i++) {
+            float xhat = (xr[i] - m) * inv, d = g[i] * (w ? w[i] : 1.0f);
+            o[i] = inv * (d - md - xhat * mdx);
+        }
     }
 }

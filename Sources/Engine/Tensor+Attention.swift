@@ -58,13 +58,8 @@ extension Tensor {
                 // dV = Pᵀ dO, dP = dO Vᵀ
                 sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: lq, a: p, b: go, c: dvT.storage.pointer + b * lk * dv, threaded: !perHead)
                 sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: sv.storage.pointer + b * lk * dv, c: s, threaded: !perHead)
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                for row in 0..<lq {
-                    let pr = p + row * lk, sr = s + row * lk
-                    var dot: Float = 0
-                    for i in 0..<lk { dot += sr[i] * pr[i] }
-                    for i in 0..<lk { sr[i] = pr[i] * (sr[i] - dot) }
-                }
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place
+                snp_softmax_backward_rows(p, s, s, lq, lk, 0)
                 // dQ = α dS K, dK = α dSᵀ Q
                 sgemm(transposeA: false, transposeB: false, m: lq, n: d, k: lk, alpha: alpha,
                       a: s, b: sk.storage.pointer + b * lk * d, c: dq.storage.pointer + b * lq * d, threaded: !perHead)

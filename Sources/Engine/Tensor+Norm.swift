@@ -1,41 +1,14 @@
-// Normalisation layers with fused kernels and analytic backward passes.
-// Statistics accumulate in Double; the variance is the biased (population) one, as PyTorch's.
+import CKernels
+
+// Normalisation layers: fused C kernels that keep only the mean and 1/std per row and recompute
+// x̂ in the backward (as PyTorch does), so a norm costs one extra tensor of memory, not two.
+// The variance is the biased (population) one, as PyTorch's; statistics accumulate in double.
+
+/// Rows per partial sum in layer norm's weight gradient: fixed (not per thread), so the
+/// summation order, and the result, do not depend on the thread count.
+private let layerNormRowsPerPartial = 64
 
 extension Tensor {
-    /// Normalises `rows` rows of `n` elements each: xhat = (x − mean)·rstd, with
-    /// rstd = 1/√(var + eps) per row (both kept for the backward).
-    private static func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, n: Int, eps: Float,
-                                      _ xhat: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>) {
-        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-            for r in range {
-                let row = x + r * n
-                var sum = 0.0
-                for i in 0..<n { sum += Double(row[i]) }
-                let mean = sum / Double(n)
-                var sq = 0.0
-                for i in 0..<n { let d = Double(row[i]) - mean; sq += d * d }
-                let inv = Float(1 / (sq / Double(n) + Double(eps)).squareRoot())
-                rstd[r] = inv
-                let m = Float(mean), out = xhat + r * n
-                for i in 0..<n { out[i] = (row[i] - m) * inv }
-            }
-        }
-    }
-
-    /// dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) per row.
-    private static func normalizeRowsBackward(_ dxhat: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>,
-                                              _ rstd: UnsafePointer<Float>, rows: Int, n: Int, _ dx: UnsafeMutablePointer<Float>) {
-        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-            for r in range {
-                let g = dxhat + r * n, h = xhat + r * n, o = dx + r * n
-                var sg = 0.0, sgh = 0.0
-                for i in 0..<n { sg += Double(g[i]); sgh += Double(g[i]) * Double(h[i]) }
-                let mg = Float(sg / Double(n)), mgh = Float(sgh / Double(n)), inv = rstd[r]
-                for i in 0..<n { o[i] = inv * (g[i] - mg - h[i] * mgh) }
-            }
-        }
-    }
-
     /// Group normalisation (`torch.nn.functional.group_norm`). x: [B, C, *], weight/bias: [C].
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
         guard rank >= 2 else { throw EngineError.shapeMismatch(op: "groupNorm", shapes: [shape], reason: "input must be [B, C, ...]") }
@@ -47,40 +20,31 @@ extension Tensor {
             throw EngineError.shapeMismatch(op: "groupNorm", shapes: [shape, p.shape], reason: "weight and bias must be [C]")
         }
         let spatial = shape[2...].reduce(1, *), rows = batch * groups, n = channels / groups * spatial
-        let xhat = Tensor(uninitializedShape: shape), rstd = Tensor(uninitializedShape: [rows])
-        Tensor.normalizeRows(storage.pointer, rows: rows, n: n, eps: eps, xhat.storage.pointer, rstd.storage.pointer)
-        let out = try Tensor.affinePerChannel(xhat, weight: weight?.detach(), bias: bias?.detach())
+        let out = Tensor(uninitializedShape: shape)
+        let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
+        let (x, w, b) = (storage.pointer, weight?.storage.pointer, bias?.storage.pointer)
+        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { r in
+            snp_group_norm_forward(x, w, b, out.storage.pointer, mean.storage.pointer, rstd.storage.pointer,
+                                   channels, spatial, groups, eps, r.lowerBound, r.upperBound)
+        }
+        let input = detach(), savedWeight = weight?.detach()
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         return Tensor.record("groupNorm", out, inputs: inputs) { g in
-            let dxhat = try weight.map { try g * $0.detach().reshape([1, channels] + Array(repeating: 1, count: self.rank - 2)) } ?? g
-            let dx = Tensor(uninitializedShape: self.shape)
-            Tensor.normalizeRowsBackward(dxhat.storage.pointer, xhat.storage.pointer, rstd.storage.pointer, rows: rows, n: n, dx.storage.pointer)
+            let dx = Tensor(uninitializedShape: input.shape)
+            let dwPart = Tensor(uninitializedShape: [batch, channels]), dbPart = Tensor(uninitializedShape: [batch, channels])
+            Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { r in
+                snp_group_norm_backward(g.storage.pointer, input.storage.pointer, savedWeight?.storage.pointer,
+                                        mean.storage.pointer, rstd.storage.pointer, dx.storage.pointer,
+                                        dwPart.storage.pointer, dbPart.storage.pointer, channels, spatial, groups,
+                                        r.lowerBound, r.upperBound)
+            }
             var grads: [Tensor?] = [dx]
-            let reduceAxes = [0] + Array(2..<self.rank)
-            if weight != nil { grads.append(try (g * xhat).sum(axes: reduceAxes)) }
-            if bias != nil { grads.append(try g.sum(axes: reduceAxes)) }
+            if weight != nil { grads.append(try dwPart.sum(axes: [0])) }
+            if bias != nil { grads.append(try dbPart.sum(axes: [0])) }
             return grads
         }
-    }
-
-    /// xhat·weight[c] + bias[c] on [B, C, *] (no gradient; callers record their own).
-    private static func affinePerChannel(_ xhat: Tensor, weight: Tensor?, bias: Tensor?) throws -> Tensor {
-        guard weight != nil || bias != nil else { return xhat.copy() }
-        let (batch, channels) = (xhat.shape[0], xhat.shape[1]), spatial = xhat.shape[2...].reduce(1, *)
-        let out = Tensor(uninitializedShape: xhat.shape)
-        let src = xhat.storage.pointer, dst = out.storage.pointer
-        let w = weight?.storage.pointer, b = bias?.storage.pointer
-        Threads.parallelFor(batch * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
-            for bc in range {
-                let c = bc % channels
-                let scale = w?[c] ?? 1, shift = b?[c] ?? 0
-                let s = src + bc * spatial, d = dst + bc * spatial
-                for i in 0..<spatial { d[i] = s[i] * scale + shift }
-            }
-        }
-        return out
     }
 
     /// Layer normalisation over the last `normalizedAxes` axes (`torch.nn.functional.layer_norm`).
@@ -94,24 +58,31 @@ extension Tensor {
             throw EngineError.shapeMismatch(op: "layerNorm", shapes: [shape, p.shape], reason: "weight and bias must have the normalised shape \(shapeString(normShape))")
         }
         let n = normShape.reduce(1, *), rows = count / Swift.max(n, 1)
-        let xhat = Tensor(uninitializedShape: shape), rstd = Tensor(uninitializedShape: [rows])
-        Tensor.normalizeRows(storage.pointer, rows: rows, n: n, eps: eps, xhat.storage.pointer, rstd.storage.pointer)
         let out = Tensor(uninitializedShape: shape)
-        let w = weight?.storage.pointer, b = bias?.storage.pointer, h = xhat.storage.pointer, o = out.storage.pointer
-        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-            for r in range { for i in 0..<n { o[r * n + i] = h[r * n + i] * (w?[i] ?? 1) + (b?[i] ?? 0) } }
+        let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
+        let (x, w, b) = (storage.pointer, weight?.storage.pointer, bias?.storage.pointer)
+        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { r in
+            snp_layer_norm_forward(x, w, b, out.storage.pointer, mean.storage.pointer, rstd.storage.pointer, n, eps, r.lowerBound, r.upperBound)
         }
+        let input = detach(), savedWeight = weight?.detach()
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         return Tensor.record("layerNorm", out, inputs: inputs) { g in
-            let dxhat = try weight.map { try g * $0.detach() } ?? g
-            let dx = Tensor(uninitializedShape: self.shape)
-            Tensor.normalizeRowsBackward(dxhat.storage.pointer, xhat.storage.pointer, rstd.storage.pointer, rows: rows, n: n, dx.storage.pointer)
+            let dx = Tensor(uninitializedShape: input.shape)
+            let partials = (rows + layerNormRowsPerPartial - 1) / layerNormRowsPerPartial
+            let dwPart = weight != nil ? Tensor.zeros([partials, n]) : nil, dbPart = bias != nil ? Tensor.zeros([partials, n]) : nil
+            Threads.parallelFor(partials, grain: 1) { range in
+                for p in range {
+                    let lo = p * layerNormRowsPerPartial, hi = Swift.min(rows, lo + layerNormRowsPerPartial)
+                    snp_layer_norm_backward(g.storage.pointer, input.storage.pointer, savedWeight?.storage.pointer,
+                                            mean.storage.pointer, rstd.storage.pointer, dx.storage.pointer,
+                                            dwPart.map { $0.storage.pointer + p * n }, dbPart.map { $0.storage.pointer + p * n }, n, lo, hi)
+                }
+            }
             var grads: [Tensor?] = [dx]
-            let lead = Array(0..<(self.rank - normalizedAxes))
-            if weight != nil { grads.append(try (g * xhat).sum(axes: lead)) }
-            if bias != nil { grads.append(try g.sum(axes: lead)) }
+            if let dwPart { grads.append(try dwPart.sum(axes: [0]).reshape(normShape)) }
+            if let dbPart { grads.append(try dbPart.sum(axes: [0]).reshape(normShape)) }
             return grads
         }
     }

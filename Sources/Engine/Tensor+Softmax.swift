@@ -13,33 +13,24 @@ extension Tensor {
 
     /// exp(x − max) / Σ exp(x − max) along `axis`.
     public func softmax(axis: Int = -1) throws -> Tensor {
-        try alongAxis(axis, op: "softmax") { x in
-            let out = Tensor.softmaxRows(x, log: false)
-            let y = out.detach()
-            return Tensor.record("softmax", out, inputs: [x]) { g in
-                // dx = y ⊙ (g − Σ g⊙y)
-                [Tensor.rowwise(g, y) { g, y, n in
-                    var dot: Float = 0
-                    for i in 0..<n { dot += g[i] * y[i] }
-                    return { i in y[i] * (g[i] - dot) }
-                }]
-            }
-        }
+        try alongAxis(axis, op: "softmax") { x in try Tensor.softmaxRecorded(x, log: false) }
     }
 
     /// x − logsumexp(x) along `axis`.
     public func logSoftmax(axis: Int = -1) throws -> Tensor {
-        try alongAxis(axis, op: "logSoftmax") { x in
-            let out = Tensor.softmaxRows(x, log: true)
-            let y = out.detach()
-            return Tensor.record("logSoftmax", out, inputs: [x]) { g in
-                // dx = g − exp(y) Σ g
-                [Tensor.rowwise(g, y) { g, y, n in
-                    var total: Float = 0
-                    for i in 0..<n { total += g[i] }
-                    return { i in g[i] - Foundation.exp(y[i]) * total }
-                }]
+        try alongAxis(axis, op: "logSoftmax") { x in try Tensor.softmaxRecorded(x, log: true) }
+    }
+
+    private static func softmaxRecorded(_ x: Tensor, log: Bool) throws -> Tensor {
+        let out = softmaxRows(x, log: log), y = out.detach()
+        return record(log ? "logSoftmax" : "softmax", out, inputs: [x]) { g in
+            let n = y.shape.last ?? 1, rows = y.count / Swift.max(n, 1)
+            let dx = Tensor(uninitializedShape: y.shape)
+            let (yp, gp, dp) = (y.storage.pointer, g.storage.pointer, dx.storage.pointer)
+            Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { r in
+                snp_softmax_backward_rows(yp + r.lowerBound * n, gp + r.lowerBound * n, dp + r.lowerBound * n, r.count, n, log ? 1 : 0)
             }
+            return [dx]
         }
     }
 
@@ -49,22 +40,6 @@ extension Tensor {
         let src = x.storage.pointer, dst = out.storage.pointer
         Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
             snp_softmax_rows(src + range.lowerBound * n, dst + range.lowerBound * n, range.count, n, log ? 1 : 0)
-        }
-        return out
-    }
-
-    /// Applies a per-row gradient formula: `body` gets the row of g and y and returns the value
-    /// at each index of that row.
-    private static func rowwise(_ g: Tensor, _ y: Tensor,
-                                _ body: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> (Int) -> Float) -> Tensor {
-        let n = y.shape.last ?? 1, rows = y.count / Swift.max(n, 1)
-        let out = Tensor(uninitializedShape: y.shape)
-        let gp = g.storage.pointer, yp = y.storage.pointer, op = out.storage.pointer
-        Threads.parallelFor(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-            for r in range {
-                let value = body(gp + r * n, yp + r * n, n)
-                for i in 0..<n { op[r * n + i] = value(i) }
-            }
         }
         return out
     }

@@ -16,8 +16,27 @@ void snp_gelu(const float *x, float *y, long n);
 void snp_gelu_backward(const float *g, const float *x, float *dx, long n);
 /// Row-wise softmax (or log-softmax) of `rows` rows of length n; y may equal x.
 void snp_softmax_rows(const float *x, float *y, long rows, long n, int log);
+/// The softmax backward per row, from the output y and its gradient g: softmax
+/// dx = y ⊙ (g − Σ g⊙y); log-softmax dx = g − exp(y)·Σ g. dx may equal g.
+void snp_softmax_backward_rows(const float *y, const float *g, float *dx, long rows, long n, int log);
 /// One Adam/AdamW step on n elements (PyTorch's formulas):
 ///   grad = g + l2·p;  m = b1·m + (1−b1)·grad;  v = b2·v + (1−b2)·grad²;
 ///   p = p·decay − stepSize·m / (√v / correction2 + eps)
 void snp_adam_update(float *p, const float *g, float *m, float *v, long n, float b1, float b2,
                      float eps, float stepSize, float correction2, float decay, float l2);
+
+/// Group norm over rows row0..<row1 of (sample, group); x: [B, C, spatial]; w, b: [C] or NULL.
+/// Writes y and, per row, mean and rstd = 1/√(var + eps) (biased variance, as PyTorch).
+void snp_group_norm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                            long channels, long spatial, long groups, float eps, long row0, long row1);
+/// Its backward for the same rows: dx, and per (sample, channel) partial sums for dw (Σ dy·xhat)
+/// and db (Σ dy) written to dwPart/dbPart [B, C].
+void snp_group_norm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                             float *dx, float *dwPart, float *dbPart, long channels, long spatial, long groups,
+                             long row0, long row1);
+/// Layer norm of rows row0..<row1 of length n; w, b: [n] or NULL.
+void snp_layer_norm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                            long n, float eps, long row0, long row1);
+/// Its backward: dx for the rows, and dw/db added into dwAcc/dbAcc (length n, or NULL).
+void snp_layer_norm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                             float *dx, float *dwAcc, float *dbAcc, long n, long row0, long row1);
