@@ -1,5 +1,4 @@
-// 2-d convolution through im2col + sgemm, as Caffe and PyTorch's CPU fallback do. The samples
-// of a batch share one column matrix, so each pass is one large sgemm rather than B small ones.
+// 2-d convolution through im2col + sgemm, as Caffe and PyTorch's CPU fallback do.
 
 /// The geometry of one conv2d call.
 struct ConvGeometry {
@@ -20,14 +19,13 @@ struct ConvGeometry {
         return lo..<Swift.max(lo, hi)
     }
 
-    /// cols[(c·kh + i)·kw + j, column + oh·Wo + ow] = x[c, oh·sh − ph + i, ow·sw − pw + j] (0 outside),
-    /// for one sample whose block of columns starts at `column` in rows of length `rowLength`.
-    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, column: Int, rowLength: Int) {
+    /// cols[(c·kh + i)·kw + j, oh·Wo + ow] = x[c, oh·sh − ph + i, ow·sw − pw + j] (0 outside).
+    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, threaded: Bool) {
         let (ho, wo) = (outHeight, outWidth)
-        Threads.parallelFor(columnRows, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { rows in
+        splitIf(threaded, columnRows, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { rows in
             for r in rows {
                 let c = r / (kernelHeight * kernelWidth), i = (r / kernelWidth) % kernelHeight, j = r % kernelWidth
-                let plane = x + c * height * width, dst = cols + r * rowLength + column
+                let plane = x + c * height * width, dst = cols + r * spatial
                 let valid = validColumns(j)
                 for oh in 0..<ho {
                     let ih = oh * strideH - padH + i
@@ -46,16 +44,21 @@ struct ConvGeometry {
         }
     }
 
+    /// Runs `body` over 0..<n, split over the threads only when `threaded`.
+    @inline(__always) private func splitIf(_ threaded: Bool, _ n: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        if threaded { Threads.parallelFor(n, grain: grain, body) } else { body(0..<n) }
+    }
+
     /// The adjoint of im2col: dx[c, ih, iw] += Σ cols over the positions that read it.
-    func col2im(_ cols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, column: Int, rowLength: Int) {
+    func col2im(_ cols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, threaded: Bool) {
         let (ho, wo) = (outHeight, outWidth)
         // Channels are independent, so they split over cores without write conflicts.
-        Threads.parallelFor(channels, grain: Swift.max(1, elementwiseGrain / Swift.max(kernelHeight * kernelWidth * spatial, 1))) { range in
+        splitIf(threaded, channels, grain: Swift.max(1, elementwiseGrain / Swift.max(kernelHeight * kernelWidth * spatial, 1))) { range in
             for c in range {
                 let plane = dx + c * height * width
                 for i in 0..<kernelHeight {
                     for j in 0..<kernelWidth {
-                        let src = cols + ((c * kernelHeight + i) * kernelWidth + j) * rowLength + column
+                        let src = cols + ((c * kernelHeight + i) * kernelWidth + j) * spatial
                         let valid = validColumns(j)
                         if valid.isEmpty { continue }
                         for oh in 0..<ho {
@@ -75,18 +78,14 @@ struct ConvGeometry {
     }
 }
 
-/// Memory limits of the kernels, adjustable for machines with little memory (and for tests).
-public enum EngineLimits {
-    /// conv2d's column matrix holds at most this many floats (4 MB by default): small images are
-    /// convolved several samples per sgemm, large ones one at a time (their columns then stay in
-    /// cache; measured faster than one batch-wide sgemm). One sample always fits, whatever its size.
-    nonisolated(unsafe) public static var convolutionColumnFloats = 1 << 20
-}
-
 extension Tensor {
     /// 2-d cross-correlation (`torch.nn.functional.conv2d`, groups = 1, dilation = 1).
     /// x: [batch, inChannels, height, width], weight: [outChannels, inChannels, kh, kw],
     /// bias: [outChannels] → [batch, outChannels, outHeight, outWidth].
+    ///
+    /// With at least as many samples as threads, each thread convolves whole samples with
+    /// single-threaded sgemms (no synchronisation between phases, columns stay in cache);
+    /// otherwise each sample's im2col and sgemm are split over the threads.
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                               stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) throws -> Tensor {
         guard x.rank == 4, weight.rank == 4 else {
@@ -112,102 +111,74 @@ extension Tensor {
                                             reason: "kernel is larger than the padded input")
         }
         let batch = x.shape[0], spatial = geo.spatial, rows = geo.columnRows
-        let group = Swift.max(1, Swift.min(batch, EngineLimits.convolutionColumnFloats / Swift.max(rows * spatial, 1)))
-        guard fitsBLAS(rows * spatial * group, outChannels * rows, outChannels * spatial * group) else {
+        guard fitsBLAS(rows * spatial, outChannels * rows, outChannels * spatial) else {
             throw EngineError.invalidArgument(op: "conv2d", reason: "sizes exceed OpenBLAS's 32-bit limit")
         }
         let out = Tensor(uninitializedShape: [batch, outChannels, geo.outHeight, geo.outWidth])
         let inputSize = geo.channels * geo.height * geo.width, outputSize = outChannels * spatial
-        let columns = Storage(count: geo.isPointwise ? 1 : rows * spatial * group)
-        let product = Storage(count: group > 1 ? outChannels * spatial * group : 1)
-        for first in Swift.stride(from: 0, to: batch, by: group) {
-            let n = Swift.min(group, batch - first)
-            if geo.isPointwise {
-                for b in first..<(first + n) {
-                    sgemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: rows,
-                          a: weight.storage.pointer, b: x.storage.pointer + b * inputSize, c: out.storage.pointer + b * outputSize)
-                }
-            } else {
-                // cols: [rows, n·spatial]; Y' = W · cols: [outChannels, n·spatial]
-                for k in 0..<n { geo.im2col(x.storage.pointer + (first + k) * inputSize, columns.pointer, column: k * spatial, rowLength: n * spatial) }
-                // With one sample, [outChannels, spatial] is already the output's layout.
-                let target = n == 1 ? out.storage.pointer + first * outputSize : product.pointer
-                sgemm(transposeA: false, transposeB: false, m: outChannels, n: n * spatial, k: rows,
-                      a: weight.storage.pointer, b: columns.pointer, c: target)
-                if n > 1 { scatterSamples(from: product.pointer, to: out.storage.pointer + first * outputSize, samples: n, channels: outChannels, spatial: spatial) }
+        let perSample = batch >= Threads.count
+        let (xp, wp, op, bp) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer, bias?.storage.pointer)
+        forEachSample(batch, perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
+            let xb = xp + b * inputSize, yb = op + b * outputSize
+            let cols: UnsafePointer<Float>
+            if geo.isPointwise { cols = UnsafePointer(xb) } else {
+                geo.im2col(xb, columns, threaded: !perSample)
+                cols = UnsafePointer(columns)
             }
-            if let bias { addChannelBias(bias.storage.pointer, to: out.storage.pointer + first * outputSize, samples: n, channels: outChannels, spatial: spatial) }
+            if let bp { for o in 0..<outChannels { (yb + o * spatial).initialize(repeating: bp[o], count: spatial) } }
+            sgemm(transposeA: false, transposeB: false, m: outChannels, n: spatial, k: rows,
+                  a: wp, b: cols, beta: bp == nil ? 0 : 1, c: yb, threaded: !perSample)
         }
         let (sx, sw) = (x.detach(), weight.detach())
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
         return record("conv2d", out, inputs: inputs) { g in
             let gradX = x.tracksGrad ? Tensor.zeros(x.shape) : nil
-            let gradW = weight.tracksGrad ? Tensor.zeros(weight.shape) : nil
-            let columns = Storage(count: geo.isPointwise ? 1 : rows * spatial * group)
-            let gathered = Storage(count: group > 1 ? outChannels * spatial * group : 1)
-            for first in Swift.stride(from: 0, to: batch, by: group) {
-                let n = Swift.min(group, batch - first)
-                if geo.isPointwise {
-                    for b in first..<(first + n) {
-                        let gb = g.storage.pointer + b * outputSize, xb = sx.storage.pointer + b * inputSize
-                        if let gradW { sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: spatial, a: gb, b: xb, beta: 1, c: gradW.storage.pointer) }
-                        if let gradX { sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels, a: sw.storage.pointer, b: gb, c: gradX.storage.pointer + b * inputSize) }
+            // One weight gradient per sample, summed in sample order afterwards: the result does
+            // not depend on which thread handled which sample.
+            let parts = weight.tracksGrad ? Tensor(uninitializedShape: [batch] + weight.shape) : nil
+            let (gp, xs, ws) = (g.storage.pointer, sx.storage.pointer, sw.storage.pointer)
+            forEachSample(batch, perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
+                let gb = gp + b * outputSize, xb = xs + b * inputSize
+                if let parts {
+                    let cols: UnsafePointer<Float>
+                    if geo.isPointwise { cols = UnsafePointer(xb) } else {
+                        geo.im2col(xb, columns, threaded: !perSample)
+                        cols = UnsafePointer(columns)
                     }
-                    continue
-                }
-                // dY': [outChannels, n·spatial], the layout of the forward product (g itself for one sample).
-                let dY: UnsafePointer<Float>
-                if n == 1 { dY = UnsafePointer(g.storage.pointer + first * outputSize) } else {
-                    gatherSamples(from: g.storage.pointer + first * outputSize, to: gathered.pointer, samples: n, channels: outChannels, spatial: spatial)
-                    dY = UnsafePointer(gathered.pointer)
-                }
-                if let gradW {
-                    for k in 0..<n { geo.im2col(sx.storage.pointer + (first + k) * inputSize, columns.pointer, column: k * spatial, rowLength: n * spatial) }
-                    // dW += dY' · colsᵀ
-                    sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: n * spatial,
-                          a: dY, b: columns.pointer, beta: 1, c: gradW.storage.pointer)
+                    // dW_b = dY_b · cols_bᵀ
+                    sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: spatial,
+                          a: gb, b: cols, c: parts.storage.pointer + b * outChannels * rows, threaded: !perSample)
                 }
                 if let gradX {
-                    // dcols = Wᵀ · dY', then scattered back onto each image.
-                    sgemm(transposeA: true, transposeB: false, m: rows, n: n * spatial, k: outChannels,
-                          a: sw.storage.pointer, b: dY, c: columns.pointer)
-                    for k in 0..<n { geo.col2im(columns.pointer, gradX.storage.pointer + (first + k) * inputSize, column: k * spatial, rowLength: n * spatial) }
+                    let dxb = gradX.storage.pointer + b * inputSize
+                    if geo.isPointwise {
+                        sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels, a: ws, b: gb, c: dxb, threaded: !perSample)
+                    } else {
+                        // dcols = Wᵀ · dY_b, then scattered back onto the image.
+                        sgemm(transposeA: true, transposeB: false, m: rows, n: spatial, k: outChannels, a: ws, b: gb, c: columns, threaded: !perSample)
+                        geo.col2im(columns, dxb, threaded: !perSample)
+                    }
                 }
             }
-            var grads: [Tensor?] = [gradX, gradW]
+            var grads: [Tensor?] = [gradX, try parts.map { try $0.sum(axes: [0]) }]
             if bias != nil { grads.append(try g.sum(axes: [0, 2, 3])) }
             return grads
         }
     }
-}
 
-/// [channels, samples·spatial] → [samples, channels, spatial].
-private func scatterSamples(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
-    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
-        for sc in range {
-            let s = sc / channels, c = sc % channels
-            (dst + sc * spatial).update(from: src + (c * samples + s) * spatial, count: spatial)
-        }
-    }
-}
-
-/// [samples, channels, spatial] → [channels, samples·spatial].
-private func gatherSamples(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
-    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
-        for sc in range {
-            let s = sc / channels, c = sc % channels
-            (dst + (c * samples + s) * spatial).update(from: src + sc * spatial, count: spatial)
-        }
-    }
-}
-
-/// out[s, c, :] += bias[c].
-private func addChannelBias(_ bias: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, samples: Int, channels: Int, spatial: Int) {
-    Threads.parallelFor(samples * channels, grain: Swift.max(1, elementwiseGrain / Swift.max(spatial, 1))) { range in
-        for sc in range {
-            let v = bias[sc % channels], p = out + sc * spatial
-            for i in 0..<spatial { p[i] += v }
+    /// Runs `body(sample, columns)` for every sample, with a scratch buffer of `scratch` floats
+    /// per thread; spread over the threads when `parallel`.
+    private static func forEachSample(_ batch: Int, _ parallel: Bool, scratch: Int,
+                                      _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        if parallel {
+            Threads.parallelFor(batch, grain: 1) { range in
+                let columns = Storage(count: scratch)
+                for b in range { body(b, columns.pointer) }
+            }
+        } else {
+            let columns = Storage(count: scratch)
+            for b in 0..<batch { body(b, columns.pointer) }
         }
     }
 }

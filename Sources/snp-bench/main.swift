@@ -5,7 +5,6 @@ import Engine
 import Foundation
 
 BLASKernels.selectFastKernels()
-if let b = ProcessInfo.processInfo.environment["SNP_CONV_BUDGET"].flatMap(Int.init) { EngineLimits.convolutionColumnFloats = b }
 
 struct Row {
     let name: String

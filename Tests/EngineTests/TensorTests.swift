@@ -144,22 +144,31 @@ struct TensorTests {
     }
 }
 
-@Suite("conv2d in batch groups", .serialized)
-struct ConvGroupTests {
-    /// A small column budget splits the batch into groups; forward and backward must not change.
-    @Test func groupedBatchGivesTheSameResult() throws {
-        let x = sample([5, 3, 6, 6], seed: 1), w = sample([4, 3, 3, 3], seed: 2), b = sample([4], seed: 3)
-        func run() throws -> [Tensor] {
+@Suite("conv2d split by sample or within a sample", .serialized)
+struct ConvSplitTests {
+    /// One sample (split within it) and four samples (one thread per sample) give the same
+    /// values and gradients for each sample, with one thread or two.
+    @Test func samplesAgreeWhicheverWayTheWorkIsSplit() throws {
+        let x = sample([4, 3, 6, 6], seed: 1), w = sample([4, 3, 3, 3], seed: 2), b = sample([4], seed: 3)
+        func run(_ x: Tensor) throws -> [Tensor] {
             let (xl, wl, bl) = (x.copy().requiringGrad(), w.copy().requiringGrad(), b.copy().requiringGrad())
             let y = try Tensor.conv2d(xl, weight: wl, bias: bl, stride: (1, 2), padding: (1, 0))
             try (y * y).sum().backward()
             return [y, xl.grad!, wl.grad!, bl.grad!]
         }
-        let whole = try run()
-        let saved = EngineLimits.convolutionColumnFloats
-        defer { EngineLimits.convolutionColumnFloats = saved }
-        EngineLimits.convolutionColumnFloats = 27 * 12 * 2  // two samples per group: groups of 2, 2, 1
-        let grouped = try run()
-        for (a, b) in zip(whole, grouped) { expectClose(a, b, atol: 1e-5, rtol: 1e-5) }
+        let before = Threads.count
+        defer { try? Threads.set(before) }
+        for threads in [1, 2] {
+            try Threads.set(threads)
+            let whole = try run(x)
+            var weightGrad = Tensor.zeros(w.shape)
+            for i in 0..<4 {
+                let one = try run(x.slice([.range(i, i + 1)]))
+                expectClose(one[0], try whole[0].slice([.range(i, i + 1)]), atol: 1e-5, rtol: 1e-5)
+                expectClose(one[1], try whole[1].slice([.range(i, i + 1)]), atol: 1e-5, rtol: 1e-5)
+                weightGrad = try weightGrad + one[2]
+            }
+            expectClose(weightGrad, whole[2], atol: 1e-4, rtol: 1e-5)
+        }
     }
 }
