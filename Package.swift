@@ -7,6 +7,9 @@ let package = Package(
     name: "Snoopi",
     products: [
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "Models", targets: ["Models"]),
+        .executable(name: "snp", targets: ["snp"]),
         .executable(name: "snp-bench", targets: ["snp-bench"]),
     ],
     targets: [
@@ -26,10 +29,17 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         .target(name: "Engine", dependencies: ["CBLAS", "CSupport", "CKernels"], path: "Sources/Engine"),
-        .executableTarget(name: "snp-bench", dependencies: ["Engine", "CBLAS"], path: "Sources/snp-bench"),
+        .target(name: "Checkpoints", dependencies: ["Engine", "CHDF5"], path: "Sources/Checkpoints"),
+        .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
+        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/snp"),
+        .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport", "CHDF5", "CPNG", "CReadline"],
                     path: "Tests/EngineTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Engine"],
+                    path: "Tests/CheckpointsTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "Engine"],
+                    path: "Tests/ModelsTests", resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

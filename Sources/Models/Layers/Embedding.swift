@@ -1,0 +1,26 @@
+import Engine
+
+/// A lookup table (`torch.nn.Embedding`). indices: any shape of integral values → [..., dim].
+/// Key: `weight` [count, dim].
+public final class Embedding: Module {
+    public let weight: Tensor
+
+    public init(_ count: Int, _ dim: Int) {
+        weight = Initialization.normal([count, dim], std: 1)
+        super.init()
+        parameter("weight", weight)
+    }
+
+    public func callAsFunction(_ indices: Tensor) throws -> Tensor { try Tensor.embedding(indices, weight: weight) }
+}
+
+/// Dropout with probability `p` in training mode, identity in eval mode (`torch.nn.Dropout`).
+public final class Dropout: Module {
+    public let p: Float
+
+    public init(_ p: Float = 0) { self.p = p }
+
+    public func callAsFunction(_ x: Tensor, generator: RandomGenerator? = nil) throws -> Tensor {
+        try x.dropout(p, training: isTraining, generator: generator)
+    }
+}

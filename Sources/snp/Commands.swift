@@ -1,0 +1,43 @@
+import Foundation
+
+/// Exit codes shared by every subcommand (sysexits.h, as LANGUAGE.md lays out).
+enum ExitCode {
+    static let ok: Int32 = 0, usage: Int32 = 64, dataError: Int32 = 65, software: Int32 = 70, ioError: Int32 = 74, interrupted: Int32 = 130
+}
+
+/// The subcommand table: name → (one-line help, run).
+enum SnpCommand {
+    struct Entry {
+        let summary: String
+        let run: ([String]) throws -> Int32
+    }
+
+    nonisolated(unsafe) static var table: [(name: String, entry: Entry)] = [
+        ("help", Entry(summary: "this list") { _ in print(usage); return ExitCode.ok }),
+    ]
+
+    static var usage: String {
+        "usage: snp COMMAND [ARGS…]\n\ncommands:\n" + table.map { "  \($0.name.padding(toLength: 16, withPad: " ", startingAt: 0))\($0.entry.summary)" }.joined(separator: "\n")
+    }
+
+    static func main(_ arguments: [String]) -> Int32 {
+        guard let name = arguments.first else { print(usage); return ExitCode.ok }
+        let command = name == "-h" || name == "--help" ? "help" : name
+        guard let entry = table.first(where: { $0.name == command })?.entry else {
+            FileHandle.standardError.write(Data("snp: unknown command '\(name)'\n\(usage)\n".utf8))
+            return ExitCode.usage
+        }
+        do {
+            return try entry.run(Array(arguments.dropFirst()))
+        } catch let error as UsageError {
+            FileHandle.standardError.write(Data("snp \(command): \(error.message)\n".utf8))
+            return ExitCode.usage
+        } catch {
+            FileHandle.standardError.write(Data("snp \(command): error: \(error)\n".utf8))
+            return ExitCode.software
+        }
+    }
+}
+
+/// A mistake in how a command was called (exit 64).
+struct UsageError: Error { let message: String }
