@@ -1,10 +1,12 @@
 import Foundation
 
 /// OpenAI CLIP's byte-level BPE tokenizer, reading `vocab.json` and `merges.txt`, giving the same
-/// ids as Hugging Face's `CLIPTokenizer` when ftfy is not installed: text cleaned (control
-/// characters dropped, whitespace normalised), CJK characters spaced, NFC-normalised, split on
-/// whitespace and lower-cased; then CLIP's pre-tokenising pattern, bytes mapped to unicode
-/// characters (GPT-2's table), BPE merges by rank, and `<|startoftext|>` … `<|endoftext|>`.
+/// ids as Hugging Face's `CLIPTokenizer` (transformers 5, backed by `tokenizers`): text
+/// NFC-normalised, runs of whitespace made one space, lower-cased; then CLIP's pre-tokenising
+/// pattern, bytes mapped to unicode characters (GPT-2's table), BPE merges by rank with `</w>`
+/// ending each word, and `<|startoftext|>` … `<|endoftext|>`.
+/// NOTE: the older Python tokenizer without ftfy also dropped control characters and spaced CJK
+/// characters; transformers 5 no longer does, and neither do we.
 public final class CLIPTokenizer {
     public let vocabulary: [String: Int]
     let ranks: [Pair: Int]
@@ -77,38 +79,22 @@ public final class CLIPTokenizer {
         return out
     }
 
-    // MARK: - Cleaning (transformers' BasicTokenizer with strip_accents=False, no punctuation split)
+    // MARK: - Normalising (tokenizers' NFC → Replace(\s+, " ") → Lowercase)
 
     static func basicClean(_ text: String) -> String {
+        let nfc = text.precomposedStringWithCanonicalMapping
         var scalars = String.UnicodeScalarView()
-        for s in text.unicodeScalars {
-            let v = s.value
-            if v == 0 || v == 0xFFFD || isControl(s) { continue }
-            if isWhitespace(s) { scalars.append(" "); continue }
-            if isCJK(v) { scalars.append(" "); scalars.append(s); scalars.append(" "); continue }
-            scalars.append(s)
+        var inSpace = false
+        for s in nfc.unicodeScalars {
+            if s.properties.isWhitespace {
+                if !inSpace { scalars.append(" ") }
+                inSpace = true
+            } else {
+                scalars.append(s)
+                inSpace = false
+            }
         }
-        let normalized = String(scalars).precomposedStringWithCanonicalMapping
-        return normalized.split(whereSeparator: { $0.unicodeScalars.allSatisfy(isWhitespace) })
-            .map { $0.lowercased() }.joined(separator: " ")
-    }
-
-    static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
-        s == " " || s == "\t" || s == "\n" || s == "\r" || s.properties.generalCategory == .spaceSeparator
-    }
-
-    static func isControl(_ s: Unicode.Scalar) -> Bool {
-        if s == "\t" || s == "\n" || s == "\r" { return false }
-        switch s.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
-        default: return false
-        }
-    }
-
-    static func isCJK(_ v: UInt32) -> Bool {
-        (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || (0x20000...0x2A6DF).contains(v)
-            || (0x2A700...0x2B73F).contains(v) || (0x2B740...0x2B81F).contains(v) || (0x2B820...0x2CEAF).contains(v)
-            || (0xF900...0xFAFF).contains(v) || (0x2F800...0x2FA1F).contains(v)
+        return String(scalars).lowercased()
     }
 
     // MARK: - CLIP's pattern: specials | 's|'t|'re|'ve|'m|'ll|'d | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+
