@@ -118,7 +118,7 @@ open class Module: CustomStringConvertible {
     @discardableResult
     public func load(_ tensors: [String: Tensor], only: String? = nil, strict: Bool = true,
                      includeAdapters: Bool = false) throws -> Int {
-        let glob = only.map(NameGlob.init)
+        let glob = only.map { NameGlob($0) }
         let own = namedParameters(includeAdapters: includeAdapters).filter { glob?.matches($0.name, prefix: true) ?? true }
         let ownNames = Set(own.map(\.name))
         let missing = own.map(\.name).filter { tensors[$0] == nil }
