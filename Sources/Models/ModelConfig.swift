@@ -72,7 +72,8 @@ public struct ModelConfig {
     /// An int repeated `count` times, or a list of exactly `count` ints.
     func ints(_ key: String, count: Int, _ fallback: Int?) throws -> [Int]? {
         if isNull(key) { return fallback.map { Array(repeating: $0, count: count) } }
-        if let n = values[key] as? NSNumber, !(values[key] is Bool) { return Array(repeating: n.intValue, count: count) }
+        // NOTE: on Linux an NSNumber holding 0 or 1 also casts to Bool: test the dynamic type.
+        if let n = values[key] as? NSNumber, type(of: values[key]!) != Bool.self { return Array(repeating: n.intValue, count: count) }
         guard let list = values[key] as? [NSNumber] else { throw fail("\(key) must be an integer or a list of integers") }
         guard list.count == count else { throw fail("\(key) has \(list.count) entries for \(count) blocks") }
         return list.map(\.intValue)

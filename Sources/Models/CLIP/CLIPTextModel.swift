@@ -106,20 +106,25 @@ public final class CLIPTextModel: Module {
              LayerNorm(d, eps: eps))
         }
         super.init()
-        let textModel = Module(), embeddings = Module(), encoder = Module()
+        // transformers 5 names (no `text_model.` prefix); `canonicalName` maps older checkpoints.
+        let embeddings = Module(), encoder = Module()
         embeddings.child("token_embedding", tokenEmbedding)
         embeddings.child("position_embedding", positionEmbedding)
         encoder.child("layers", layers)
-        textModel.child("embeddings", embeddings)
-        textModel.child("encoder", encoder)
-        textModel.child("final_layer_norm", finalLayerNorm)
-        child("text_model", textModel)
+        child("embeddings", embeddings)
+        child("encoder", encoder)
+        child("final_layer_norm", finalLayerNorm)
     }
 
     public override var typeName: String { Self.architecture }
 
-    /// Names some converted checkpoints carry that are buffers, not parameters (ignored on load).
-    public static let ignoredBuffers: Set<String> = ["text_model.embeddings.position_ids"]
+    /// A checkpoint name in this model's naming: transformers before 5 (and so most Stable
+    /// Diffusion folders) prefix every key with `text_model.`; returns nil for the
+    /// `position_ids` buffer some of them carry, which is not a parameter.
+    public static func canonicalName(_ name: String) -> String? {
+        let bare = name.hasPrefix("text_model.") ? String(name.dropFirst("text_model.".count)) : name
+        return bare == "embeddings.position_ids" ? nil : bare
+    }
 
     /// input_ids: [B, L] integral values → (last_hidden_state [B, L, D], pooler_output [B, D]).
     public func callAsFunction(_ inputIDs: Tensor) throws -> (lastHiddenState: Tensor, pooled: Tensor) {

@@ -1,0 +1,80 @@
+import Checkpoints
+import Engine
+
+/// A network Snoopi can build from a checkpoint: one case per supported architecture.
+public enum LoadedModel {
+    case unet(UNet2DConditionModel)
+    case pixart(PixArtTransformer2DModel)
+    case clipText(CLIPTextModel)
+
+    /// Every architecture name `build` accepts.
+    public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture]
+
+    public var module: Module {
+        switch self {
+        case .unet(let m): return m
+        case .pixart(let m): return m
+        case .clipText(let m): return m
+        }
+    }
+
+    public var architecture: String {
+        switch self {
+        case .unet: return UNet2DConditionModel.architecture
+        case .pixart: return PixArtTransformer2DModel.architecture
+        case .clipText: return CLIPTextModel.architecture
+        }
+    }
+
+    public var config: ModelConfig {
+        switch self {
+        case .unet(let m): return m.config
+        case .pixart(let m): return m.config
+        case .clipText(let m): return m.config
+        }
+    }
+
+    /// Builds the architecture from its config with freshly drawn weights.
+    public static func build(architecture: String, config json: String, seed: UInt64 = 0) throws -> LoadedModel {
+        let config = try ModelConfig(architecture: architecture, json: json)
+        switch architecture {
+        case UNet2DConditionModel.architecture: return .unet(try UNet2DConditionModel(config: config, seed: seed))
+        case PixArtTransformer2DModel.architecture: return .pixart(try PixArtTransformer2DModel(config: config, seed: seed))
+        case CLIPTextModel.architecture: return .clipText(try CLIPTextModel(config: config, seed: seed))
+        default:
+            throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
+        }
+    }
+
+    /// Builds the checkpoint's architecture and loads its tensors, checking every name and shape.
+    /// With `expecting`, a checkpoint of another architecture is an error; with `only`, just the
+    /// parameters matching that glob are loaded (the rest keep their fresh values).
+    public static func load(_ checkpoint: Checkpoint, expecting: String? = nil, only: String? = nil) throws -> LoadedModel {
+        if let expecting, checkpoint.architecture != expecting {
+            throw ModelError.wrongArchitecture(expected: expecting, found: checkpoint.architecture)
+        }
+        let model = try build(architecture: checkpoint.architecture, config: checkpoint.config)
+        try model.loadTensors(checkpoint.tensors.dictionary, only: only)
+        return model
+    }
+
+    /// Reads a Snoopi checkpoint (HDF5) and loads it.
+    public static func load(path: String, expecting: String? = nil, only: String? = nil) throws -> LoadedModel {
+        try load(Checkpoint.load(path, loadTraining: false), expecting: expecting, only: only)
+    }
+
+    /// Copies tensors into the model by name, mapping names the architecture renamed over time.
+    public func loadTensors(_ tensors: [String: Tensor], only: String? = nil) throws {
+        var named = tensors
+        if case .clipText = self {
+            named = [:]
+            for (name, t) in tensors { if let canonical = CLIPTextModel.canonicalName(name) { named[canonical] = t } }
+        }
+        try module.load(named, only: only, strict: only == nil)
+    }
+
+    /// The model as a checkpoint (architecture, config, base tensors; adapters not included).
+    public func checkpoint() throws -> Checkpoint {
+        Checkpoint(architecture: architecture, config: config.json, tensors: try NamedTensors(module.stateDict()))
+    }
+}

@@ -1,0 +1,82 @@
+import Checkpoints
+import Engine
+import Foundation
+import Models
+
+/// `snp inspect M.h5`: architecture, config, tensor count and parameter total.
+func inspectCommand(_ words: [String]) throws -> Int32 {
+    let args = try Arguments(words, valued: [])
+    try args.finish(positionalCount: 1...1)
+    let path = args.positional[0]
+    let checkpoint = try Checkpoint.load(path)
+    let total = checkpoint.tensors.reduce(0) { $0 + $1.tensor.count }
+    print("file:          \(path)")
+    print("architecture:  \(checkpoint.architecture)")
+    print("tensors:       \(checkpoint.tensors.count)")
+    print("parameters:    \(total) (\(String(format: "%.2f", Double(total) / 1e6))M)")
+    if let training = checkpoint.training { print("training state: step \(training.step)") }
+    print("config:        \(checkpoint.config)")
+    return ExitCode.ok
+}
+
+/// `snp forward --checkpoint M.h5 --inputs IN.h5 --out OUT.h5 [--nasa-alpha A] [--nasa-layers GLOB]`:
+/// runs the checkpoint's network on the inputs and writes the outputs (names in the usage).
+func forwardCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["checkpoint", "inputs", "out", "nasa-alpha", "nasa-layers"])
+    let checkpointPath = try args.required("checkpoint"), inputsPath = try args.required("inputs"), outPath = try args.required("out")
+    let alpha = try args.float("nasa-alpha"), layers = args.value("nasa-layers")
+    try args.finish(positionalCount: 0...0)
+    let model = try LoadedModel.load(path: checkpointPath)
+    model.module.eval()
+    if let alpha { try model.module.enableNASA(alpha: alpha, layers: layers ?? "**") }
+    else if layers != nil { throw UsageError(message: "--nasa-layers needs --nasa-alpha") }
+    let inputs = try HDF5File(path: inputsPath)
+    func input(_ name: String) throws -> Tensor { try inputs.readTensor(name) }
+    func optionalInput(_ name: String) throws -> Tensor? { try inputs.kind(of: name) == nil ? nil : try input(name) }
+    var outputs: [(String, Tensor)] = []
+    try noGrad {
+        switch model {
+        case .unet(let unet):
+            outputs = [("sample", try unet(input("sample"), timestep: input("timestep"), context: input("encoder_hidden_states"),
+                                           negativeContext: optionalInput("negative_encoder_hidden_states")))]
+        case .pixart(let pixart):
+            outputs = [("sample", try pixart(input("sample"), timestep: input("timestep"), context: input("encoder_hidden_states"),
+                                             negativeContext: optionalInput("negative_encoder_hidden_states"),
+                                             resolution: optionalInput("resolution"), aspectRatio: optionalInput("aspect_ratio")))]
+        case .clipText(let clip):
+            let (last, pooled) = try clip(input("input_ids"))
+            outputs = [("last_hidden_state", last), ("pooler_output", pooled)]
+        }
+    }
+    try HDF5Writer.write(to: outPath) { w in
+        for (name, tensor) in outputs { try w.write(tensor, to: name) }
+    }
+    print("wrote \(outputs.map { "\($0.0) \(shapeString($0.1.shape))" }.joined(separator: ", ")) to \(outPath)")
+    return ExitCode.ok
+}
+
+/// `snp convert MODEL_DIR OUT.h5` (diffusers / transformers folder → Snoopi checkpoint) and
+/// `snp convert --to-diffusers IN.h5 OUT_DIR` (back to a loadable folder). The architecture comes
+/// from the folder's config; the result is built once to check every name and shape fits.
+func convertCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["dtype"])
+    let toDiffusers = args.flag("to-diffusers"), half = args.value("dtype")
+    try args.finish(positionalCount: 2...2)
+    let (source, destination) = (args.positional[0], args.positional[1])
+    if let half, half != "float32" && half != "float16" { throw UsageError(message: "--dtype must be float32 or float16, got '\(half)'") }
+    if toDiffusers {
+        _ = try LoadedModel.load(path: source)
+        try exportFolder(checkpointAt: source, to: destination, as: half == "float16" ? .float16 : .float32)
+        print("wrote \(destination)")
+    } else {
+        try convertFolder(at: source, to: destination, storage: half == "float16" ? .float16 : .float32)
+        do {
+            let model = try LoadedModel.load(path: destination)
+            print("wrote \(destination): \(model.architecture), \(model.module.parameterCount) parameters")
+        } catch {
+            try? FileManager.default.removeItem(atPath: destination)
+            throw error
+        }
+    }
+    return ExitCode.ok
+}
