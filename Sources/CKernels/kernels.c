@@ -8,7 +8,7 @@
 // Cephes' expf: n = round(x·log2 e), r = x − n·ln 2 (in two parts), a degree-6 polynomial for
 // e^r on |r| ≤ ln2/2, then scaled by 2^n through the exponent bits. Written branch-free so the
 // compiler vectorises the loops that call it.
-static inline float exp_approx(float x) {
+static inline __attribute__((always_inline)) float exp_approx(float x) {
     float c = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
     float n = floorf(c * 1.44269504088896341f + 0.5f);
     float r = c - n * 0.693359375f + n * 2.12194440e-4f;
@@ -26,7 +26,7 @@ static inline float exp_approx(float x) {
 }
 
 // erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), odd-extended.
-static inline float erf_approx(float x) {
+static inline __attribute__((always_inline)) float erf_approx(float x) {
     float a = fabsf(x);
     float t = 1.0f / (1.0f + 0.3275911f * a);
     float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
@@ -69,7 +69,7 @@ CLONES void snp_gelu_backward(const float *restrict g, const float *restrict x, 
 // vectorise them without reassociating, and every ISA clone gives the same bits.
 #define LANES 16
 
-static inline float row_max(const float *x, long n) {
+static inline __attribute__((always_inline)) float row_max(const float *x, long n) {
     float lane[LANES];
     for (int j = 0; j < LANES; j++) lane[j] = -INFINITY;
     long i = 0;
@@ -81,7 +81,7 @@ static inline float row_max(const float *x, long n) {
     return m;
 }
 
-static inline float row_sum(const float *x, long n) {
+static inline __attribute__((always_inline)) float row_sum(const float *x, long n) {
     float lane[LANES] = {0};
     long i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -92,7 +92,7 @@ static inline float row_sum(const float *x, long n) {
     return total;
 }
 
-static inline float row_sum_exp(const float *x, long n, float shift) {
+static inline __attribute__((always_inline)) float row_sum_exp(const float *x, long n, float shift) {
     float lane[LANES] = {0};
     long i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -105,11 +105,11 @@ static inline float row_sum_exp(const float *x, long n, float shift) {
 
 // y ← exp(y − shift) through one pointer: with separate x and y pointers that may be equal, the
 // vectoriser's overlap check fails for the in-place case and it falls back to scalar code.
-static inline void exp_in_place(float *restrict y, long n, float shift) {
+static inline __attribute__((always_inline)) void exp_in_place(float *restrict y, long n, float shift) {
     for (long i = 0; i < n; i++) y[i] = exp_approx(y[i] - shift);
 }
 
-static inline void scale_in_place(float *restrict y, long n, float factor) {
+static inline __attribute__((always_inline)) void scale_in_place(float *restrict y, long n, float factor) {
     for (long i = 0; i < n; i++) y[i] *= factor;
 }
 
@@ -132,7 +132,7 @@ CLONES void snp_softmax_rows(const float *x, float *y, long rows, long n, int lo
     }
 }
 
-static inline float row_dot(const float *restrict a, const float *restrict b, long n) {
+static inline __attribute__((always_inline)) float row_dot(const float *restrict a, const float *restrict b, long n) {
     float lane[LANES] = {0};
     long i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -143,11 +143,11 @@ static inline float row_dot(const float *restrict a, const float *restrict b, lo
     return total;
 }
 
-static inline void softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float dot) {
+static inline __attribute__((always_inline)) void softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float dot) {
     for (long i = 0; i < n; i++) d[i] = y[i] * (d[i] - dot);
 }
 
-static inline void log_softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float total) {
+static inline __attribute__((always_inline)) void log_softmax_grad_in_place(const float *restrict y, float *restrict d, long n, float total) {
     for (long i = 0; i < n; i++) d[i] = d[i] - exp_approx(y[i]) * total;
 }
 
@@ -176,7 +176,7 @@ CLONES void snp_adam_update(float *restrict p, const float *restrict g, float *r
 // ---- Normalisation ------------------------------------------------------------------------
 // Statistics are accumulated in double over fixed lanes (deterministic, vectorised).
 
-static inline double sum_double(const float *restrict x, long n) {
+static inline __attribute__((always_inline)) double sum_double(const float *restrict x, long n) {
     double lane[8] = {0};
     long i = 0;
     for (; i + 8 <= n; i += 8)
@@ -187,7 +187,7 @@ static inline double sum_double(const float *restrict x, long n) {
     return total;
 }
 
-static inline double centered_squares(const float *restrict x, long n, double mean) {
+static inline __attribute__((always_inline)) double centered_squares(const float *restrict x, long n, double mean) {
     double lane[8] = {0};
     long i = 0;
     for (; i + 8 <= n; i += 8)
@@ -198,7 +198,7 @@ static inline double centered_squares(const float *restrict x, long n, double me
     return total;
 }
 
-static inline void normalize_affine(const float *restrict x, float *restrict y, long n, float mean, float rstd, float w, float b) {
+static inline __attribute__((always_inline)) void normalize_affine(const float *restrict x, float *restrict y, long n, float mean, float rstd, float w, float b) {
     float scale = rstd * w, shift = b - mean * rstd * w;
     for (long i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
@@ -221,7 +221,7 @@ CLONES void snp_group_norm_forward(const float *x, const float *w, const float *
     }
 }
 
-static inline void dual_sums(const float *restrict dy, const float *restrict x, long n, double *s1, double *s2) {
+static inline __attribute__((always_inline)) void dual_sums(const float *restrict dy, const float *restrict x, long n, double *s1, double *s2) {
     double a[8] = {0}, c[8] = {0};
     long i = 0;
     for (; i + 8 <= n; i += 8)
@@ -232,7 +232,7 @@ static inline void dual_sums(const float *restrict dy, const float *restrict x, 
     *s1 = ta; *s2 = tc;
 }
 
-static inline void group_norm_dx(const float *restrict dy, const float *restrict x, float *restrict dx, long n,
+static inline __attribute__((always_inline)) void group_norm_dx(const float *restrict dy, const float *restrict x, float *restrict dx, long n,
                                  float a, float b, float c) {
     for (long i = 0; i < n; i++) dx[i] = a * dy[i] + b * x[i] + c;
 }
@@ -310,4 +310,24 @@ CLONES void snp_layer_norm_backward(const float *dy, const float *x, const float
             o[i] = inv * (d - md - xhat * mdx);
         }
     }
+}
+
+// ---- Attention rows ----------------------------------------------------------------------
+// Softmax of score rows in place, also returning each row's log-sum-exp (so the backward can
+// rebuild the probabilities from the scores without having stored them).
+CLONES void snp_softmax_rows_lse(float *scores, float *lse, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        float *y = scores + r * n;
+        float m = row_max(y, n);
+        float shift = isinf(m) ? 0.0f : m;
+        exp_in_place(y, n, shift);
+        float total = row_sum(y, n);
+        scale_in_place(y, n, 1.0f / total);
+        lse[r] = shift + logf(total);
+    }
+}
+
+// Probabilities from scores and their log-sum-exp: p = exp(s − lse), in place.
+CLONES void snp_probabilities_from_lse(float *scores, const float *lse, long rows, long n) {
+    for (long r = 0; r < rows; r++) exp_in_place(scores + r * n, n, lse[r]);
 }

@@ -1,11 +1,22 @@
-/// Shell-style patterns over dotted parameter names, as users write them to pick layers:
-/// `down_blocks.*.attentions.*.transformer_blocks.*.attn2`.
+/// A shell-style pattern over dotted names (`down_blocks.0.resnets.1.conv1.weight`).
 ///
-/// `*` matches within one dotted component (any characters but `.`), `**` matches any number of
-/// whole components (including none), `?` one character; everything else matches itself.
-/// A pattern matches a name exactly, or as a prefix ending at a component boundary when
-/// `prefix` is true (so `up_blocks.*` selects every parameter under the up blocks).
-public struct NameGlob: CustomStringConvertible, Sendable {
+/// The pattern and the name are split at dots and matched component by component:
+/// - `*` matches any run of characters inside one component (`attn*` matches `attn1`, `attn2`);
+/// - `?` matches one character inside one component;
+/// - a component that is exactly `**` matches any number of whole components, zero included;
+/// - every other character matches itself.
+///
+/// With `prefix: true` a name also matches when it starts with a match that ends at a component
+/// boundary, so a pattern naming a module selects every parameter under it (the Models layer
+/// uses this: `up_blocks.*` selects `up_blocks.0.resnets.0.conv1.weight`).
+///
+///     NameGlob("down_blocks.*.attentions.*.transformer_blocks.*.attn2").matches(
+///         "down_blocks.1.attentions.0.transformer_blocks.0.attn2")          // true
+///     NameGlob("unet.*").matches("unet.conv_in.weight")                     // false: one component
+///     NameGlob("unet.**").matches("unet.conv_in.weight")                    // true
+///     NameGlob("**.bias").matches("conv_in.bias")                           // true
+public struct NameGlob: Equatable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The pattern as written.
     public let pattern: String
     private let components: [Substring]
 
@@ -14,38 +25,54 @@ public struct NameGlob: CustomStringConvertible, Sendable {
         components = pattern.split(separator: ".", omittingEmptySubsequences: false)
     }
 
+    public init(stringLiteral pattern: String) { self.init(pattern) }
+
     public var description: String { pattern }
 
     /// Whether `name` matches the whole pattern (or starts with a match, when `prefix`).
     public func matches(_ name: String, prefix: Bool = false) -> Bool {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        return match(components[...], parts[...], prefix: prefix)
-    }
-
-    private func match(_ pattern: ArraySlice<Substring>, _ name: ArraySlice<Substring>, prefix: Bool) -> Bool {
-        guard let head = pattern.first else { return name.isEmpty || prefix }
-        if head == "**" {
-            let rest = pattern.dropFirst()
-            for skip in 0...name.count where match(rest, name.dropFirst(skip), prefix: prefix) { return true }
-            return false
-        }
-        guard let part = name.first, NameGlob.componentMatches(head, part) else { return false }
-        return match(pattern.dropFirst(), name.dropFirst(), prefix: prefix)
-    }
-
-    /// `*` and `?` within one component.
-    static func componentMatches(_ pattern: Substring, _ text: Substring) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var memo = [[Bool?]](repeating: [Bool?](repeating: nil, count: t.count + 1), count: p.count + 1)
-        func go(_ i: Int, _ j: Int) -> Bool {
+        // memo[i][j]: pattern components i... against name components j...; nil = not yet known.
+        var memo = [[Bool?]](repeating: [Bool?](repeating: nil, count: parts.count + 1), count: components.count + 1)
+        func match(_ i: Int, _ j: Int) -> Bool {
             if let known = memo[i][j] { return known }
             let result: Bool
-            if i == p.count { result = j == t.count }
-            else if p[i] == "*" { result = go(i + 1, j) || (j < t.count && go(i, j + 1)) }
-            else { result = j < t.count && (p[i] == "?" || p[i] == t[j]) && go(i + 1, j + 1) }
+            if i == components.count {
+                result = j == parts.count || prefix
+            } else if components[i] == "**" {
+                result = match(i + 1, j) || (j < parts.count && match(i, j + 1))
+            } else {
+                result = j < parts.count && NameGlob.matchComponent(Array(components[i].utf8), Array(parts[j].utf8))
+                    && match(i + 1, j + 1)
+            }
             memo[i][j] = result
             return result
         }
-        return go(0, 0)
+        return match(0, 0)
+    }
+
+    /// `*` / `?` wildcard match of one component (UTF-8 bytes; `?` is one byte, so use it for ASCII).
+    private static func matchComponent(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
+        let star = UInt8(ascii: "*"), question = UInt8(ascii: "?")
+        var (p, t) = (0, 0)
+        var backtrack: (pattern: Int, text: Int)? = nil
+        while t < text.count {
+            if p < pattern.count && (pattern[p] == question || pattern[p] == text[t]) && pattern[p] != star {
+                p += 1
+                t += 1
+            } else if p < pattern.count && pattern[p] == star {
+                backtrack = (p, t)
+                p += 1
+            } else if let (starAt, textAt) = backtrack {
+                // Let the last `*` swallow one more character and retry.
+                p = starAt + 1
+                t = textAt + 1
+                backtrack = (starAt, textAt + 1)
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count && pattern[p] == star { p += 1 }
+        return p == pattern.count
     }
 }

@@ -1,7 +1,9 @@
 import CKernels
 
-// Scaled dot-product attention, fused: two sgemms and an in-place softmax forward, the
-// analytic backward with four sgemms.
+// Scaled dot-product attention, fused and memory-lean: each head's scores live only in a
+// per-thread scratch block (Lq × Lk); the forward keeps just each row's log-sum-exp, and the
+// backward rebuilds the probabilities from the scores (as FlashAttention does). Memory is
+// O(B·heads·L) instead of O(B·heads·L²): at 1024 tokens and 64 heads that is 256 KB, not 256 MB.
 
 extension Tensor {
     /// softmax(q kᵀ · scale + mask) v (`torch.nn.functional.scaled_dot_product_attention`).
@@ -23,57 +25,94 @@ extension Tensor {
         }
         let batchShape = Array(q.shape.dropLast(2))
         let scoreShape = batchShape + [lq, lk]
-        let expandedMask = try mask.map { m -> Tensor in
-            do { return try m.detach().expand(scoreShape) } catch {
+        // The mask is kept at its own leading size: heads that share a mask block read the same
+        // memory. maskOffsets[b] is head b's block (broadcast axes repeat a block).
+        let maskFull: Tensor?, maskOffsets: [Int]
+        if let m = mask {
+            let lead = Array(m.shape.dropLast(Swift.min(2, m.rank)))
+            guard let padded = Optional(Array(repeating: 1, count: Swift.max(0, batchShape.count - lead.count)) + lead),
+                  padded.count == batchShape.count, zip(padded, batchShape).allSatisfy({ $0 == 1 || $0 == $1 }),
+                  let full = try? m.detach().expand(padded + [lq, lk]) else {
                 throw EngineError.shapeMismatch(op: "attention", shapes: [m.shape, scoreShape], reason: "mask does not broadcast to the scores")
             }
+            let strides = contiguousStrides(padded)
+            maskOffsets = (0..<batchShape.reduce(1, *)).map { flat in
+                var rest = flat, block = 0
+                for axis in stride(from: batchShape.count - 1, through: 0, by: -1) {
+                    let i = rest % batchShape[axis]
+                    rest /= batchShape[axis]
+                    if padded[axis] != 1 { block += i * strides[axis] }
+                }
+                return block * lq * lk
+            }
+            maskFull = full
+        } else {
+            (maskFull, maskOffsets) = (nil, [])
         }
         let alpha = scale ?? 1 / Float(d).squareRoot()
         let batch = batchShape.reduce(1, *)
-        let probs = Tensor(uninitializedShape: scoreShape)
+        let lse = Tensor(uninitializedShape: batchShape + [lq])
         let out = Tensor(uninitializedShape: batchShape + [lq, dv])
-        let (pq, pk, pv, pp, po) = (q.storage.pointer, k.storage.pointer, v.storage.pointer, probs.storage.pointer, out.storage.pointer)
-        let mp = expandedMask?.storage.pointer
+        let (pq, pk, pv, po) = (q.storage.pointer, k.storage.pointer, v.storage.pointer, out.storage.pointer)
+        // NOTE: the backward closure must hold the tensors it reads (lse, maskFull), not pointers.
         // With enough heads, each thread runs whole heads (single-threaded sgemms, the scores stay
         // in cache); with fewer heads than threads, each sgemm is split instead.
         let perHead = batch >= Threads.count
-        forEachHead(batch, perHead) { b in
-            let scores = pp + b * lq * lk
+        /// S = α Q Kᵀ + mask for head b, into `scores`.
+        func scores(_ b: Int, _ s: UnsafeMutablePointer<Float>) {
             sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: d, alpha: alpha,
-                  a: pq + b * lq * d, b: pk + b * lk * d, c: scores, threaded: !perHead)
-            if let mp { for i in 0..<(lq * lk) { scores[i] += mp[b * lq * lk + i] } }
-            snp_softmax_rows(scores, scores, lq, lk, 0)
-            sgemm(transposeA: false, transposeB: false, m: lq, n: dv, k: lk,
-                  a: scores, b: pv + b * lk * dv, c: po + b * lq * dv, threaded: !perHead)
+                  a: pq + b * lq * d, b: pk + b * lk * d, c: s, threaded: !perHead)
+            if let maskFull {
+                let block = maskFull.storage.pointer + maskOffsets[b]
+                for i in 0..<(lq * lk) { s[i] += block[i] }
+            }
         }
-        let (sq, sk, sv) = (q.detach(), k.detach(), v.detach())
+        forEachHead(batch, perHead, scratch: lq * lk) { b, s in
+            scores(b, s)
+            snp_softmax_rows_lse(s, lse.storage.pointer + b * lq, lq, lk)
+            sgemm(transposeA: false, transposeB: false, m: lq, n: dv, k: lk,
+                  a: s, b: pv + b * lk * dv, c: po + b * lq * dv, threaded: !perHead)
+        }
         var inputs = [q, k, v]
         if let mask { inputs.append(mask) }
         return record("attention", out, inputs: inputs) { g in
             let dq = Tensor(uninitializedShape: q.shape), dk = Tensor(uninitializedShape: k.shape), dvT = Tensor(uninitializedShape: v.shape)
-            let ds = Tensor(uninitializedShape: scoreShape)
-            let (gp, dsp, pp) = (g.storage.pointer, ds.storage.pointer, probs.storage.pointer)
-            forEachHead(batch, perHead) { b in
-                let p = pp + b * lq * lk, go = gp + b * lq * dv, s = dsp + b * lq * lk
+            // The mask's gradient is dS summed over the heads that share each mask block.
+            let maskGrad = mask?.tracksGrad == true ? Tensor.zeros(scoreShape) : nil
+            let gp = g.storage.pointer
+            forEachHead(batch, perHead, scratch: 2 * lq * lk) { b, scratch in
+                let p = scratch, s = scratch + lq * lk, go = gp + b * lq * dv
+                scores(b, p)
+                snp_probabilities_from_lse(p, lse.storage.pointer + b * lq, lq, lk)
                 // dV = Pᵀ dO, dP = dO Vᵀ
                 sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: lq, a: p, b: go, c: dvT.storage.pointer + b * lk * dv, threaded: !perHead)
-                sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: sv.storage.pointer + b * lk * dv, c: s, threaded: !perHead)
+                sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: pv + b * lk * dv, c: s, threaded: !perHead)
                 // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place
                 snp_softmax_backward_rows(p, s, s, lq, lk, 0)
+                if let maskGrad { (maskGrad.storage.pointer + b * lq * lk).update(from: s, count: lq * lk) }
                 // dQ = α dS K, dK = α dSᵀ Q
                 sgemm(transposeA: false, transposeB: false, m: lq, n: d, k: lk, alpha: alpha,
-                      a: s, b: sk.storage.pointer + b * lk * d, c: dq.storage.pointer + b * lq * d, threaded: !perHead)
+                      a: s, b: pk + b * lk * d, c: dq.storage.pointer + b * lq * d, threaded: !perHead)
                 sgemm(transposeA: true, transposeB: false, m: lk, n: d, k: lq, alpha: alpha,
-                      a: s, b: sq.storage.pointer + b * lq * d, c: dk.storage.pointer + b * lk * d, threaded: !perHead)
+                      a: s, b: pq + b * lq * d, c: dk.storage.pointer + b * lk * d, threaded: !perHead)
             }
             var grads: [Tensor?] = [dq, dk, dvT]
-            if let mask { grads.append(mask.tracksGrad ? try ds.sum(toShape: mask.shape) : nil) }
+            if let mask { grads.append(try maskGrad.map { try $0.sum(toShape: mask.shape) }) }
             return grads
         }
     }
 
-    /// Runs `body` for every head, spread over the threads when `parallel`.
-    private static func forEachHead(_ count: Int, _ parallel: Bool, _ body: (Int) -> Void) {
-        if parallel { Threads.parallelFor(count, grain: 1) { r in for b in r { body(b) } } } else { for b in 0..<count { body(b) } }
+    /// Runs `body(head, scratch)` for every head, with a scratch block of `scratch` floats per
+    /// thread; spread over the threads when `parallel`.
+    private static func forEachHead(_ count: Int, _ parallel: Bool, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        if parallel {
+            Threads.parallelFor(count, grain: 1) { r in
+                let block = Storage(count: scratch)
+                for b in r { body(b, block.pointer) }
+            }
+        } else {
+            let block = Storage(count: scratch)
+            for b in 0..<count { body(b, block.pointer) }
+        }
     }
 }

@@ -11,23 +11,26 @@ struct Row {
     let medianMs: Double
     var gflops: Double?
     var sgemmMedianMs: Double?
+    /// Peak resident memory of the process after the workload (MiB), where it matters.
+    var peakMiB: Double?
     var ratioToSgemm: Double? { sgemmMedianMs.map { $0 / medianMs } }
 
     var json: [String: Any] {
         var o: [String: Any] = ["name": name, "median_ms": medianMs, "gflops": gflops.map { $0 as Any } ?? NSNull()]
         if let s = sgemmMedianMs { o["sgemm_median_ms"] = s; o["ratio_to_sgemm"] = ratioToSgemm! }
+        if let m = peakMiB { o["peak_mib"] = m }
         return o
     }
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
-/// Median wall time in ms of `body` over enough runs to fill about `seconds` (at least 5).
-func measure(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
+/// Median wall time in ms of `body` over enough runs to fill about `seconds` (at least `minimumRuns`).
+func measure(seconds: Double, minimumRuns: Int = 5, _ body: () throws -> Void) rethrows -> Double {
     try body()  // warm-up
     var times: [Double] = []
     let start = now()
-    while times.count < 5 || (now() - start < seconds * 1000 && times.count < 1000) {
+    while times.count < minimumRuns || (now() - start < seconds * 1000 && times.count < 1000) {
         let t0 = now()
         try body()
         times.append(now() - t0)
@@ -66,6 +69,7 @@ func run(_ name: String, _ make: () throws -> Row) rethrows {
     var line = name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f ms", row.medianMs)
     if let g = row.gflops { line += String(format: "  %7.1f GFLOP/s", g) }
     if let s = row.sgemmMedianMs { line += String(format: "   sgemm %9.3f ms  ratio %.3f", s, row.ratioToSgemm!) }
+    if let m = row.peakMiB { line += String(format: "  peak %.0f MiB", m) }
     print(line)
 }
 
@@ -159,6 +163,8 @@ try run("mlp_train_step") {
     }
     return Row(name: "mlp_train_step", medianMs: ms, gflops: nil)
 }
+
+try modelWorkloads(seconds: seconds, generator: g, run: run)
 
 if let jsonPath {
     let data = try JSONSerialization.data(withJSONObject: rows.map(\.json), options: [.prettyPrinted, .sortedKeys])

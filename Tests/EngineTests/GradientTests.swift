@@ -108,6 +108,9 @@ let gradientCases: [GradientCase] = [
     .init("attention with mask", [[2, 4, 8], [2, 6, 8], [2, 6, 3], [4, 6]]) {
         try Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: $0[3])
     },
+    .init("attention mask shared across heads", [[2, 3, 2, 4], [2, 3, 5, 4], [2, 3, 5, 4], [2, 1, 2, 5]]) {
+        try Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: $0[3])
+    },
     .init("attention 4d", [[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4]]) {
         try Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], scale: 0.3)
     },

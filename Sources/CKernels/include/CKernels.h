@@ -40,3 +40,8 @@ void snp_layer_norm_forward(const float *x, const float *w, const float *b, floa
 /// Its backward: dx for the rows, and dw/db added into dwAcc/dbAcc (length n, or NULL).
 void snp_layer_norm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
                              float *dx, float *dwAcc, float *dbAcc, long n, long row0, long row1);
+
+/// Softmax of `rows` score rows of length n in place, writing each row's log-sum-exp to lse.
+void snp_softmax_rows_lse(float *scores, float *lse, long rows, long n);
+/// p = exp(s − lse) per row, in place: the softmax rebuilt from scores and log-sum-exp.
+void snp_probabilities_from_lse(float *scores, const float *lse, long rows, long n);

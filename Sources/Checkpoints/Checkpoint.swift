@@ -1,0 +1,120 @@
+import Engine
+import Foundation
+
+/// A Snoopi checkpoint: a model's tensors by PyTorch `state_dict` name, its architecture and
+/// config, and optionally the state to resume training. Stored as one HDF5 file:
+///
+///     /                                  attributes format = "snoopi-checkpoint", format_version = 1,
+///                                        architecture ("UNet2DConditionModel"), config (JSON text)
+///     /down_blocks.0.resnets.0.conv1.weight   one float32 (or float16) dataset per tensor
+///     /training/...                      optional, see `TrainingState`
+///
+/// `load` also reads plain h5py files: tensors as flat dotted names at the root or as nested
+/// groups (`a/b/c` becomes `a.b.c`), with or without the root attributes.
+///
+///     let checkpoint = try Checkpoint.load("unet.h5", only: "down_blocks.**")
+///     try checkpoint.save("copy.h5", storage: .float16)
+public struct Checkpoint {
+    /// The value of the root `format` attribute.
+    public static let format = "snoopi-checkpoint"
+    /// The newest layout this code writes and reads.
+    public static let formatVersion = 1
+
+    /// The model class, as diffusers / transformers name it (`UNet2DConditionModel`).
+    public var architecture: String
+    /// The model config as JSON text (diffusers `config.json` keys).
+    public var config: String
+    /// The model's tensors, in order.
+    public var tensors: NamedTensors
+    /// Optimizer, RNG and history for resuming training; nil for a weights-only checkpoint.
+    public var training: TrainingState?
+
+    public init(architecture: String, config: String = "{}", tensors: NamedTensors = NamedTensors(),
+                training: TrainingState? = nil) {
+        self.architecture = architecture
+        self.config = config
+        self.tensors = tensors
+        self.training = training
+    }
+
+    /// The config parsed as a JSON object.
+    public func configDictionary() throws -> [String: Any] {
+        try Checkpoint.parseConfig(config, source: "checkpoint config")
+    }
+
+    /// Parses JSON text that must be an object (`config.json`, the `config` attribute).
+    static func parseConfig(_ text: String, source: String) throws -> [String: Any] {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        } catch {
+            throw CheckpointError.invalidConfig(path: source, reason: "not valid JSON (\(error.localizedDescription))")
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw CheckpointError.invalidConfig(path: source, reason: "the JSON is not an object")
+        }
+        return dictionary
+    }
+
+    // MARK: - Loading
+
+    /// Reads a checkpoint (or any h5py file of tensors).
+    /// - Parameters:
+    ///   - only: keep just the tensors whose dotted name matches (`"down_blocks.**"`); the others
+    ///     are not read at all.
+    ///   - loadTraining: false skips the training state (inference needs only the weights).
+    /// - Throws: the `HDF5File` errors, `.invalidCheckpoint` for a different `format` or a newer
+    ///   `format_version`, two datasets mapping to one name, or a malformed `training` group.
+    public static func load(_ path: String, only: NameGlob? = nil, loadTraining: Bool = true) throws -> Checkpoint {
+        let file = try HDF5File(path: path)
+        if let format = try file.attribute("format"), format != .string(Checkpoint.format) {
+            throw CheckpointError.invalidCheckpoint(path: path, reason: "format is \(format), expected \"\(Checkpoint.format)\"")
+        }
+        if let version = try file.attribute("format_version") {
+            guard let number = version.intValue, number >= 1, number <= Int64(formatVersion) else {
+                throw CheckpointError.invalidCheckpoint(path: path,
+                    reason: "format_version \(version) is not one this Snoopi reads (1...\(formatVersion)); update Snoopi")
+            }
+        }
+        var checkpoint = Checkpoint(architecture: try stringAttribute("architecture", in: file) ?? "",
+                                    config: try stringAttribute("config", in: file) ?? "{}")
+        for info in try file.datasets() where !info.name.hasPrefix(TrainingState.group + "/") {
+            let name = info.name.replacingOccurrences(of: "/", with: ".")
+            guard only?.matches(name) ?? true else { continue }
+            guard checkpoint.tensors[name] == nil else {
+                throw CheckpointError.invalidCheckpoint(path: path, reason: "two datasets map to the tensor name \(name)")
+            }
+            checkpoint.tensors[name] = try file.readTensor(info.name)
+        }
+        if loadTraining { checkpoint.training = try TrainingState.read(from: file) }
+        return checkpoint
+    }
+
+    /// A root attribute that, when present, must be a string.
+    private static func stringAttribute(_ name: String, in file: HDF5File) throws -> String? {
+        guard let value = try file.attribute(name) else { return nil }
+        guard let text = value.stringValue else {
+            throw CheckpointError.invalidCheckpoint(path: file.path, reason: "attribute \(name) is \(value), expected a string")
+        }
+        return text
+    }
+
+    // MARK: - Saving
+
+    /// Writes the checkpoint to `path` atomically: an existing file there is replaced only once
+    /// the new one is complete. Tensors go in `storage` precision; training state always in
+    /// float32 / float64 / int64, so a resumed run continues exactly.
+    public func save(_ path: String, storage: HDF5FloatStorage = .float32) throws {
+        for name in tensors.names where name.contains("/") || name.isEmpty {
+            throw CheckpointError.invalidName(name: name, reason: "tensor names are dotted, without '/'")
+        }
+        try HDF5Writer.write(to: path) { writer in
+            try writer.setAttribute("format", .string(Checkpoint.format))
+            try writer.setAttribute("format_version", .int(Int64(Checkpoint.formatVersion)))
+            try writer.setAttribute("architecture", .string(architecture))
+            try writer.setAttribute("config", .string(config))
+            for (name, tensor) in tensors { try writer.write(tensor, to: name, as: storage) }
+            try training?.write(to: writer)
+        }
+    }
+}
