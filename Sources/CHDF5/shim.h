@@ -29,7 +29,5 @@ static inline size_t snp_H5T_VARIABLE(void)     { return H5T_VARIABLE; }
 static inline unsigned snp_H5F_ACC_RDONLY(void)   { return H5F_ACC_RDONLY; }
 static inline unsigned snp_H5F_ACC_TRUNC(void)    { return H5F_ACC_TRUNC; }
 static inline hid_t snp_H5T_IEEE_F64LE(void)      { return H5T_IEEE_F64LE; }
-static inline hid_t snp_H5T_STD_U64LE(void)       { return H5T_STD_U64LE; }
 static inline hid_t snp_H5P_FILE_CREATE(void)     { return H5P_FILE_CREATE; }
 static inline hid_t snp_H5P_GROUP_CREATE(void)    { return H5P_GROUP_CREATE; }
-static inline hid_t snp_H5P_LINK_CREATE(void)     { return H5P_LINK_CREATE; }

@@ -11,6 +11,8 @@ import Foundation
 ///
 /// `load` also reads plain h5py files: tensors as flat dotted names at the root or as nested
 /// groups (`a/b/c` becomes `a.b.c`), with or without the root attributes.
+/// NOTE: the root group `training` is reserved for training state; datasets under it are never
+/// read as tensors (a dotted root dataset `training.x` is an ordinary tensor).
 ///
 ///     let checkpoint = try Checkpoint.load("unet.h5", only: "down_blocks.**")
 ///     try checkpoint.save("copy.h5", storage: .float16)

@@ -13,11 +13,13 @@ public enum HDF5Attribute: Equatable, Sendable, CustomStringConvertible {
     case ints([Int64])
     case doubles([Double])
 
+    /// The text of a `.string`, else nil.
     public var stringValue: String? {
         if case let .string(value) = self { return value }
         return nil
     }
 
+    /// The value of an `.int`, else nil.
     public var intValue: Int64? {
         if case let .int(value) = self { return value }
         return nil
@@ -111,10 +113,11 @@ extension HDF5File {
         let space = H5Aget_space(attribute)
         guard space >= 0 else { throw readFailure(label, "cannot read the dataspace") }
         defer { H5Sclose(space) }
-        guard let shape = HDF5File.shape(ofSpace: space), shape.count <= 1 else {
+        guard let shape = try shape(ofSpace: space, label: label), shape.count <= 1 else {
             throw CheckpointError.unsupportedType(path: path, name: label, type: "attribute that is not a scalar or 1-d array")
         }
         let count = shape.reduce(1, *)
+        try checkAllocation(count: count, bytes: max(H5Tget_size(type), MemoryLayout<Double>.size), label: label)
         let isArray = shape.count == 1
         let elementType = HDF5ElementType(type: type, bfloat16Marked: false)
         func unsupported() -> CheckpointError {

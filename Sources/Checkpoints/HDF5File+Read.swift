@@ -12,6 +12,7 @@ extension HDF5File {
     public func readTensor(_ name: String) throws -> Tensor {
         try withDataset(name) { dataset, info in
             try checkFilters(dataset, name: info.name)
+            try checkAllocation(count: info.count, bytes: MemoryLayout<Float>.size, label: info.name)
             let tensor = Tensor(storage: Storage(count: info.count), shape: info.shape)
             let output = tensor.storage.pointer
             let count = info.count
@@ -44,6 +45,7 @@ extension HDF5File {
     public func readIntegers(_ name: String) throws -> [Int64] {
         try withDataset(name) { dataset, info in
             try checkFilters(dataset, name: info.name)
+            try checkAllocation(count: info.count, bytes: MemoryLayout<Int64>.size, label: info.name)
             switch info.type {
             case .uint64:
                 let values: [UInt64] = try readArray(dataset, memoryType: snp_H5T_NATIVE_UINT64(), count: info.count, name: info.name)
@@ -69,6 +71,7 @@ extension HDF5File {
         case .float64:
             return try withDataset(name) { dataset, info in
                 try checkFilters(dataset, name: info.name)
+                try checkAllocation(count: info.count, bytes: MemoryLayout<Double>.size, label: info.name)
                 return try readArray(dataset, memoryType: snp_H5T_NATIVE_DOUBLE(), count: info.count, name: info.name)
             }
         case _ where info.type.isInteger && info.type != .uint64:

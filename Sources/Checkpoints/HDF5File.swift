@@ -130,7 +130,7 @@ public final class HDF5File {
         let space = H5Dget_space(dataset)
         guard space >= 0 else { throw readFailure(name, "cannot read the dataspace") }
         defer { H5Sclose(space) }
-        guard let shape = HDF5File.shape(ofSpace: space) else {
+        guard let shape = try shape(ofSpace: space, label: datasetName) else {
             throw CheckpointError.unsupportedType(path: path, name: datasetName, type: "empty (null) dataspace")
         }
         let type = H5Dget_type(dataset)
@@ -143,18 +143,39 @@ public final class HDF5File {
     }
 
     /// The dimensions of a dataspace: `[]` for a scalar, nil for a null (empty) dataspace.
-    static func shape(ofSpace space: hid_t) -> [Int]? {
+    /// - Throws: `.corruptFile` when the dimensions cannot be real (their product overflows).
+    func shape(ofSpace space: hid_t, label: String) throws -> [Int]? {
         switch H5Sget_simple_extent_type(space) {
         case H5S_SCALAR:
             return []
         case H5S_SIMPLE:
             let rank = Int(H5Sget_simple_extent_ndims(space))
-            guard rank >= 0 else { return nil }
+            guard rank >= 0 else { throw readFailure(label, "cannot read the dataspace rank") }
             var dims = [hsize_t](repeating: 0, count: rank)
             H5Sget_simple_extent_dims(space, &dims, nil)
-            return dims.map { Int($0) }
+            // NOTE: a damaged file can claim any dimensions; check before anything multiplies them.
+            var shape: [Int] = [], count = 1
+            for dim in dims {
+                let (product, overflow) = count.multipliedReportingOverflow(by: Int(exactly: dim) ?? -1)
+                guard let size = Int(exactly: dim), !overflow else {
+                    throw CheckpointError.corruptFile(path: path, reason: "'\(label)' claims impossible dimensions \(dims)")
+                }
+                shape.append(size)
+                count = product
+            }
+            return shape
         default:
             return nil
+        }
+    }
+
+    /// Refuses to allocate `count` elements of `bytes` each when that exceeds the machine's
+    /// memory: a damaged header claiming a huge shape must be an error, not an allocation crash.
+    func checkAllocation(count: Int, bytes: Int, label: String) throws {
+        let (total, overflow) = count.multipliedReportingOverflow(by: bytes)
+        guard !overflow, UInt64(total) <= ProcessInfo.processInfo.physicalMemory else {
+            throw CheckpointError.corruptFile(path: path,
+                reason: "'\(label)' claims \(count) elements, more than this machine's memory can hold")
         }
     }
 
@@ -201,6 +222,8 @@ public enum HDF5ObjectKind: Equatable, Sendable {
 public struct HDF5Member: Equatable, Sendable {
     public var name: String
     public var kind: HDF5ObjectKind?
+    /// The last component of the name (`c` for `a/b/c`).
+    public var baseName: String { name.split(separator: "/").last.map(String.init) ?? name }
 }
 
 /// One dataset: full path (`a/b/c`), shape (`[]` for a scalar) and element type.

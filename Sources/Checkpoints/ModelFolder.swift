@@ -36,6 +36,7 @@ public struct ModelFolder {
     public let config: String
     /// `_class_name` (diffusers) or `architectures[0]` (transformers).
     public let architecture: String
+    /// Whose layout the folder follows (decided by the config's keys).
     public let library: ModelLibrary
     /// The safetensors files holding the weights (full paths): one, or every shard in order.
     public let weightFiles: [String]

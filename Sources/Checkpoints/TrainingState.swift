@@ -97,14 +97,12 @@ private struct TrainingStateReader {
         let step = try file.attribute("step", of: group) == nil ? defaultStep : integer("step", of: group)
         var buffers: [[String: Tensor]] = []
         for member in try file.members(of: group) {
-            let label = member.name.split(separator: "/").last.map(String.init) ?? member.name
-            guard member.kind == .group, let index = Int(label), index >= 0 else {
+            guard member.kind == .group, let index = Int(member.baseName), index >= 0 else {
                 throw invalid("\(member.name) is not a parameter index group")
             }
             if buffers.count <= index { buffers.append(contentsOf: Array(repeating: [:], count: index + 1 - buffers.count)) }
             for buffer in try file.members(of: member.name) where buffer.kind == .dataset {
-                let name = buffer.name.split(separator: "/").last.map(String.init) ?? buffer.name
-                buffers[index][name] = try file.readTensor(buffer.name)
+                buffers[index][buffer.baseName] = try file.readTensor(buffer.name)
             }
         }
         return OptimizerState(step: step, buffers: buffers)
@@ -122,7 +120,7 @@ private struct TrainingStateReader {
         var history = TrainingHistory()
         var hasSteps = false
         for member in try file.members(of: group) where member.kind == .dataset {
-            let name = member.name.split(separator: "/").last.map(String.init) ?? member.name
+            let name = member.baseName
             if name == "steps" {
                 history.steps = try file.readIntegers(member.name).map { Int($0) }
                 hasSteps = true

@@ -58,20 +58,27 @@ extension Tensor {
         // With enough heads, each thread runs whole heads (single-threaded sgemms, the scores stay
         // in cache); with fewer heads than threads, each sgemm is split instead.
         let perHead = batch >= Threads.count
-        /// S = α Q Kᵀ + mask for head b, into `scores`.
-        func scores(_ b: Int, _ s: UnsafeMutablePointer<Float>) {
-            sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: d, alpha: alpha,
-                  a: pq + b * lq * d, b: pk + b * lk * d, c: s, threaded: !perHead)
+        // Queries are processed in blocks of rows so a block's scores (~64 KB) stay in cache
+        // between the two sgemms and the softmax. The block size is fixed by the shapes alone,
+        // so results do not depend on the thread count.
+        let rowsPerBlock = Swift.min(lq, Swift.max(8, (16384 / Swift.max(lk, 1)) / 8 * 8))
+        /// S = α Q Kᵀ + mask for rows r0..<r0+rows of head b, into `s`.
+        func scores(_ b: Int, _ r0: Int, _ rows: Int, _ s: UnsafeMutablePointer<Float>) {
+            sgemm(transposeA: false, transposeB: true, m: rows, n: lk, k: d, alpha: alpha,
+                  a: pq + (b * lq + r0) * d, b: pk + b * lk * d, c: s, threaded: !perHead)
             if let maskFull {
-                let block = maskFull.storage.pointer + maskOffsets[b]
-                for i in 0..<(lq * lk) { s[i] += block[i] }
+                let block = maskFull.storage.pointer + maskOffsets[b] + r0 * lk
+                for i in 0..<(rows * lk) { s[i] += block[i] }
             }
         }
-        forEachHead(batch, perHead, scratch: lq * lk) { b, s in
-            scores(b, s)
-            snp_softmax_rows_lse(s, lse.storage.pointer + b * lq, lq, lk)
-            sgemm(transposeA: false, transposeB: false, m: lq, n: dv, k: lk,
-                  a: s, b: pv + b * lk * dv, c: po + b * lq * dv, threaded: !perHead)
+        forEachHead(batch, perHead, scratch: rowsPerBlock * lk) { b, s in
+            for r0 in Swift.stride(from: 0, to: lq, by: rowsPerBlock) {
+                let rows = Swift.min(rowsPerBlock, lq - r0)
+                scores(b, r0, rows, s)
+                snp_softmax_rows_lse(s, lse.storage.pointer + b * lq + r0, rows, lk)
+                sgemm(transposeA: false, transposeB: false, m: rows, n: dv, k: lk,
+                      a: s, b: pv + b * lk * dv, c: po + (b * lq + r0) * dv, threaded: !perHead)
+            }
         }
         var inputs = [q, k, v]
         if let mask { inputs.append(mask) }
@@ -80,21 +87,26 @@ extension Tensor {
             // The mask's gradient is dS summed over the heads that share each mask block.
             let maskGrad = mask?.tracksGrad == true ? Tensor.zeros(scoreShape) : nil
             let gp = g.storage.pointer
-            forEachHead(batch, perHead, scratch: 2 * lq * lk) { b, scratch in
-                let p = scratch, s = scratch + lq * lk, go = gp + b * lq * dv
-                scores(b, p)
-                snp_probabilities_from_lse(p, lse.storage.pointer + b * lq, lq, lk)
-                // dV = Pᵀ dO, dP = dO Vᵀ
-                sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: lq, a: p, b: go, c: dvT.storage.pointer + b * lk * dv, threaded: !perHead)
-                sgemm(transposeA: false, transposeB: true, m: lq, n: lk, k: dv, a: go, b: pv + b * lk * dv, c: s, threaded: !perHead)
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place
-                snp_softmax_backward_rows(p, s, s, lq, lk, 0)
-                if let maskGrad { (maskGrad.storage.pointer + b * lq * lk).update(from: s, count: lq * lk) }
-                // dQ = α dS K, dK = α dSᵀ Q
-                sgemm(transposeA: false, transposeB: false, m: lq, n: d, k: lk, alpha: alpha,
-                      a: s, b: pk + b * lk * d, c: dq.storage.pointer + b * lq * d, threaded: !perHead)
-                sgemm(transposeA: true, transposeB: false, m: lk, n: d, k: lq, alpha: alpha,
-                      a: s, b: pq + b * lq * d, c: dk.storage.pointer + b * lk * d, threaded: !perHead)
+            forEachHead(batch, perHead, scratch: 2 * rowsPerBlock * lk) { b, scratch in
+                let p = scratch, s = scratch + rowsPerBlock * lk
+                for r0 in Swift.stride(from: 0, to: lq, by: rowsPerBlock) {
+                    let rows = Swift.min(rowsPerBlock, lq - r0), first: Float = r0 == 0 ? 0 : 1
+                    let go = gp + (b * lq + r0) * dv
+                    scores(b, r0, rows, p)
+                    snp_probabilities_from_lse(p, lse.storage.pointer + b * lq + r0, rows, lk)
+                    // dV += Pᵀ dO, dP = dO Vᵀ (over the blocks, dV and dK accumulate in block order)
+                    sgemm(transposeA: true, transposeB: false, m: lk, n: dv, k: rows, a: p, b: go,
+                          beta: first, c: dvT.storage.pointer + b * lk * dv, threaded: !perHead)
+                    sgemm(transposeA: false, transposeB: true, m: rows, n: lk, k: dv, a: go, b: pv + b * lk * dv, c: s, threaded: !perHead)
+                    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place
+                    snp_softmax_backward_rows(p, s, s, rows, lk, 0)
+                    if let maskGrad { (maskGrad.storage.pointer + (b * lq + r0) * lk).update(from: s, count: rows * lk) }
+                    // dQ = α dS K, dK += α dSᵀ Q
+                    sgemm(transposeA: false, transposeB: false, m: rows, n: d, k: lk, alpha: alpha,
+                          a: s, b: pk + b * lk * d, c: dq.storage.pointer + (b * lq + r0) * d, threaded: !perHead)
+                    sgemm(transposeA: true, transposeB: false, m: lk, n: d, k: rows, alpha: alpha,
+                          a: s, b: pq + (b * lq + r0) * d, beta: first, c: dk.storage.pointer + b * lk * d, threaded: !perHead)
+                }
             }
             var grads: [Tensor?] = [dq, dk, dvT]
             if let mask { grads.append(try maskGrad.map { try $0.sum(toShape: mask.shape) }) }

@@ -9,10 +9,13 @@ import Testing
     static let expected = Fixtures.expected["h5py_extras.h5"]
     let path = Fixtures.path("h5py_extras.h5")
 
-    @Test func opaqueBFloat16() throws {
+    /// bfloat16 as an opaque type tagged "bfloat16", and as an HDF5 float with its bit layout.
+    @Test(arguments: ["bf16_opaque", "bf16_float"])
+    func bfloat16Encodings(_ name: String) throws {
         let file = try HDF5File(path: path)
-        #expect(try file.datasetInfo("bf16_opaque").type == .bfloat16)
-        #expect(try file.readTensor("bf16_opaque").scalars == Self.expected["datasets"]["bf16_opaque"]["values"].floats)
+        #expect(try file.datasetInfo(name).type == .bfloat16)
+        #expect(try file.readTensor(name).scalars == Self.expected["datasets"][name]["values"].floats)
+        #expect(try file.readTensor(name).scalars == [1.5, -0.00390625, Float(bitPattern: 0x7F62_0000), -2])
     }
 
     @Test(arguments: ["uint16", "uint32", "uint64", "int64_ids"])

@@ -164,3 +164,24 @@ struct GradientTests {
         expectEngineError("does not require grad") { try Tensor.ones([1]).backward() }
     }
 }
+
+@Suite("Fused attention against the composite formula")
+struct AttentionReferenceTests {
+    /// softmax(q kᵀ·s + mask) v written with matmul and softmax (each checked on its own), with
+    /// long keys so the fused kernel works in several row blocks and accumulates dK, dV.
+    @Test(arguments: [(20, 2100, 8), (33, 700, 40), (5, 3, 2)])
+    func fusedMatchesComposite(_ sizes: (Int, Int, Int)) throws {
+        let (lq, lk, d) = sizes
+        let q = sample([2, lq, d], seed: 1), k = sample([2, lk, d], seed: 2), v = sample([2, lk, 3], seed: 3)
+        let mask = try sample([lq, lk], seed: 4) * 0.5, up = sample([2, lq, 3], seed: 5)
+        func run(_ fused: Bool) throws -> [Tensor] {
+            let (ql, kl, vl, ml) = (q.copy().requiringGrad(), k.copy().requiringGrad(), v.copy().requiringGrad(), mask.copy().requiringGrad())
+            let y = fused
+                ? try Tensor.scaledDotProductAttention(query: ql, key: kl, value: vl, mask: ml, scale: 0.3)
+                : try Tensor.matmul((Tensor.matmul(ql, kl, transposeB: true) * 0.3 + ml).softmax(axis: -1), vl)
+            try (y * up).sum().backward()
+            return [y, ql.grad!, kl.grad!, vl.grad!, ml.grad!]
+        }
+        for (a, b) in zip(try run(true), try run(false)) { expectClose(a, b, atol: 2e-5, rtol: 1e-4) }
+    }
+}
