@@ -13,7 +13,8 @@ Writes, into Tests/CheckpointsTests/Fixtures/ (all tiny, well under 200 KB toget
   folders/diffusers_single/       config.json (_class_name) + diffusion_pytorch_model.safetensors
   folders/transformers_sharded/   config.json (architectures) + two shards + model.safetensors.index.json
   h5py_extras.h5                  what h5py_types.h5 (made by a colleague) does not cover:
-                                  bfloat16 as an opaque type, uint16/32/64, a string dataset,
+                                  bfloat16 as an opaque type and as a 2-byte HDF5 float with
+                                  bfloat16's bit layout, uint16/32/64, a string dataset,
                                   a compound dataset, an LZF-compressed dataset (a filter
                                   libhdf5 lacks), and attributes on groups and datasets
                                   (1-d int / float arrays, bool, a uint64 above 2**63,
@@ -26,7 +27,8 @@ Writes, into Tests/CheckpointsTests/Fixtures/ (all tiny, well under 200 KB toget
 
 Floats in expected.json are the exact values stored (float32 / float16 / bfloat16 widened to
 Python float), so the Swift side compares with ==. Inputs come from fixed seeds; rerunning
-gives the same values (the HDF5 files differ only in the timestamps HDF5 stores).
+gives the same values (not always the same bytes: HDF5 stores timestamps, and the
+safetensors package orders header keys as it likes).
 
 Run from the repository root:
 
@@ -181,6 +183,14 @@ def make_h5py_extras(out, expected):
         dset = h5py.h5d.create(f.id, b"bf16_opaque", opaque, space)
         dset.write(h5py.h5s.ALL, h5py.h5s.ALL, bits.view("V2"), mtype=opaque)
         record["datasets"]["bf16_opaque"] = {"dtype": "bfloat16", "shape": [4], "values": values(bf)}
+        # ... and as a 2-byte HDF5 float with bfloat16's bit layout (8 exponent, 7 mantissa bits).
+        bf_float = h5py.h5t.IEEE_F32LE.copy()
+        bf_float.set_fields(15, 7, 8, 0, 7)
+        bf_float.set_size(2)
+        bf_float.set_ebias(127)
+        dset = h5py.h5d.create(f.id, b"bf16_float", bf_float, space)
+        dset.write(h5py.h5s.ALL, h5py.h5s.ALL, bits, mtype=bf_float)
+        record["datasets"]["bf16_float"] = {"dtype": "bfloat16", "shape": [4], "values": values(bf)}
 
         for name, arr in {
             "uint16": np.array([0, 1, 65535], dtype=np.uint16),

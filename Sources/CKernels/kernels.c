@@ -331,3 +331,65 @@ CLONES void snp_softmax_rows_lse(float *scores, float *lse, long rows, long n) {
 CLONES void snp_probabilities_from_lse(float *scores, const float *lse, long rows, long n) {
     for (long r = 0; r < rows; r++) exp_in_place(scores + r * n, n, lse[r]);
 }
+
+// ---- Attention for small head sizes --------------------------------------------------------
+// With d ≤ 32 an sgemm spends its time packing, not multiplying. These kernels work one query
+// row at a time on keys and values stored transposed (kt: [d, lk], vt: [dv, lk]), so every inner
+// loop runs over the lk keys with full vectors, and all of a head's data stays in L1/L2.
+
+static inline __attribute__((always_inline)) void row_scores(const float *restrict q, const float *restrict kt, float *restrict s,
+                                                             long lk, long d, float alpha, const float *restrict mask) {
+    for (long j = 0; j < lk; j++) s[j] = mask ? mask[j] : 0.0f;
+    for (long c = 0; c < d; c++) {
+        float qc = alpha * q[c];
+        const float *k = kt + c * lk;
+        for (long j = 0; j < lk; j++) s[j] += qc * k[j];
+    }
+}
+
+CLONES void snp_attention_small_forward(const float *q, const float *kt, const float *vt, const float *mask,
+                                        float *out, float *lse, float *scratch, long lq, long lk, long d, long dv, float alpha) {
+    for (long i = 0; i < lq; i++) {
+        float *s = scratch;
+        row_scores(q + i * d, kt, s, lk, d, alpha, mask ? mask + i * lk : 0);
+        float m = row_max(s, lk);
+        float shift = isinf(m) ? 0.0f : m;
+        exp_in_place(s, lk, shift);
+        float total = row_sum(s, lk), inv = 1.0f / total;
+        lse[i] = shift + logf(total);
+        for (long c = 0; c < dv; c++) out[i * dv + c] = row_dot(s, vt + c * lk, lk) * inv;
+    }
+}
+
+static inline __attribute__((always_inline)) void axpy(float *restrict y, const float *restrict x, float a, long n) {
+    for (long j = 0; j < n; j++) y[j] += a * x[j];
+}
+
+// dq: [lq, d]; dkt: [d, lk] and dvt: [dv, lk] are accumulated (+=, zero them first); ds (if not
+// NULL) receives dS row by row [lq, lk] for a mask gradient. scratch: 2·lk floats.
+CLONES void snp_attention_small_backward(const float *q, const float *kt, const float *vt, const float *mask,
+                                         const float *dout, const float *lse, float *dq, float *dkt, float *dvt, float *ds,
+                                         float *scratch, long lq, long lk, long d, long dv, float alpha) {
+    float *p = scratch, *dp = scratch + lk;
+    for (long i = 0; i < lq; i++) {
+        row_scores(q + i * d, kt, p, lk, d, alpha, mask ? mask + i * lk : 0);
+        exp_in_place(p, lk, lse[i]);
+        const float *go = dout + i * dv;
+        // dP = dO Vᵀ, and dV += Pᵀ dO
+        for (long j = 0; j < lk; j++) dp[j] = 0.0f;
+        for (long c = 0; c < dv; c++) {
+            axpy(dp, vt + c * lk, go[c], lk);
+            axpy(dvt + c * lk, p, go[c], lk);
+        }
+        // dS = P ⊙ (dP − Σ dP⊙P)
+        float dot = row_dot(dp, p, lk);
+        softmax_grad_in_place(p, dp, lk, dot);
+        if (ds) memcpy(ds + i * lk, dp, (size_t)lk * sizeof(float));
+        // dQ = α dS K, dK += α dSᵀ q
+        const float *qi = q + i * d;
+        for (long c = 0; c < d; c++) {
+            dq[i * d + c] = alpha * row_dot(dp, kt + c * lk, lk);
+            axpy(dkt + c * lk, dp, alpha * qi[c], lk);
+        }
+    }
+}

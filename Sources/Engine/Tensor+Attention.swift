@@ -5,6 +5,9 @@ import CKernels
 // backward rebuilds the probabilities from the scores (as FlashAttention does). Memory is
 // O(B·heads·L) instead of O(B·heads·L²): at 1024 tokens and 64 heads that is 256 KB, not 256 MB.
 
+/// Head sizes up to this use the row-by-row kernels; larger ones the blocked sgemm path.
+let smallHeadSize = 32
+
 extension Tensor {
     /// softmax(q kᵀ · scale + mask) v (`torch.nn.functional.scaled_dot_product_attention`).
     /// q: [..., Lq, d], k: [..., Lk, d], v: [..., Lk, dv] with equal leading axes;
@@ -51,6 +54,10 @@ extension Tensor {
         }
         let alpha = scale ?? 1 / Float(d).squareRoot()
         let batch = batchShape.reduce(1, *)
+        if d <= smallHeadSize && dv <= smallHeadSize {
+            return smallHeadAttention(q, k, v, mask: mask, maskFull: maskFull, maskOffsets: maskOffsets,
+                                      batch: batch, lq: lq, lk: lk, d: d, dv: dv, alpha: alpha)
+        }
         let lse = Tensor(uninitializedShape: batchShape + [lq])
         let out = Tensor(uninitializedShape: batchShape + [lq, dv])
         let (pq, pk, pv, po) = (q.storage.pointer, k.storage.pointer, v.storage.pointer, out.storage.pointer)
@@ -109,6 +116,53 @@ extension Tensor {
                 }
             }
             var grads: [Tensor?] = [dq, dk, dvT]
+            if let mask { grads.append(try maskGrad.map { try $0.sum(toShape: mask.shape) }) }
+            return grads
+        }
+    }
+
+    /// Attention for head sizes up to `smallHeadSize`: C kernels that work row by row on
+    /// transposed keys and values, no sgemm (whose packing dominates at such sizes).
+    private static func smallHeadAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, maskFull: Tensor?, maskOffsets: [Int],
+                                           batch: Int, lq: Int, lk: Int, d: Int, dv: Int, alpha: Float) -> Tensor {
+        let out = Tensor(uninitializedShape: Array(q.shape.dropLast()) + [dv])
+        let lse = Tensor(uninitializedShape: Array(q.shape.dropLast()))
+        let (pq, pk, pv) = (q.storage.pointer, k.storage.pointer, v.storage.pointer)
+        /// Writes head b's keys and values transposed ([d, lk], [dv, lk]) into `kt`, `vt`.
+        func transposeHead(_ b: Int, _ kt: UnsafeMutablePointer<Float>, _ vt: UnsafeMutablePointer<Float>) {
+            let kb = pk + b * lk * d, vb = pv + b * lk * dv
+            for j in 0..<lk {
+                for c in 0..<d { kt[c * lk + j] = kb[j * d + c] }
+                for c in 0..<dv { vt[c * lk + j] = vb[j * dv + c] }
+            }
+        }
+        func maskRow(_ b: Int) -> UnsafePointer<Float>? { maskFull.map { UnsafePointer($0.storage.pointer + maskOffsets[b]) } }
+        forEachHead(batch, batch >= Threads.count, scratch: (d + dv + 1) * lk) { b, scratch in
+            let kt = scratch, vt = scratch + d * lk
+            transposeHead(b, kt, vt)
+            snp_attention_small_forward(pq + b * lq * d, kt, vt, maskRow(b), out.storage.pointer + b * lq * dv,
+                                        lse.storage.pointer + b * lq, vt + dv * lk, lq, lk, d, dv, alpha)
+        }
+        var inputs = [q, k, v]
+        if let mask { inputs.append(mask) }
+        let scoreShape = Array(q.shape.dropLast()) + [lk]
+        return record("attention", out, inputs: inputs) { g in
+            let dq = Tensor(uninitializedShape: q.shape), dk = Tensor(uninitializedShape: k.shape), dvOut = Tensor(uninitializedShape: v.shape)
+            let maskGrad = mask?.tracksGrad == true ? Tensor.zeros(scoreShape) : nil
+            forEachHead(batch, batch >= Threads.count, scratch: 2 * (d + dv) * lk + 2 * lk) { b, scratch in
+                let kt = scratch, vt = kt + d * lk, dkt = vt + dv * lk, dvt = dkt + d * lk, rows = dvt + dv * lk
+                transposeHead(b, kt, vt)
+                dkt.initialize(repeating: 0, count: (d + dv) * lk)
+                snp_attention_small_backward(pq + b * lq * d, kt, vt, maskRow(b), g.storage.pointer + b * lq * dv,
+                                             lse.storage.pointer + b * lq, dq.storage.pointer + b * lq * d, dkt, dvt,
+                                             maskGrad.map { $0.storage.pointer + b * lq * lk }, rows, lq, lk, d, dv, alpha)
+                let dkb = dk.storage.pointer + b * lk * d, dvb = dvOut.storage.pointer + b * lk * dv
+                for j in 0..<lk {
+                    for c in 0..<d { dkb[j * d + c] = dkt[c * lk + j] }
+                    for c in 0..<dv { dvb[j * dv + c] = dvt[c * lk + j] }
+                }
+            }
+            var grads: [Tensor?] = [dq, dk, dvOut]
             if let mask { grads.append(try maskGrad.map { try $0.sum(toShape: mask.shape) }) }
             return grads
         }

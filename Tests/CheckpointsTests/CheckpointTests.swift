@@ -250,12 +250,19 @@ import Testing
         }
     }
 
-    @Test func tensorNamesWithSlashesCannotBeSaved() throws {
+    @Test func unstorableNamesAreRefused() throws {
         try withTemporaryFolder { folder throws in
             var tensors = NamedTensors()
             tensors["a/b"] = Tensor([1])
             #expect(throws: CheckpointError.invalidName(name: "a/b", reason: "tensor names are dotted, without '/'")) {
                 try Checkpoint(architecture: "X", tensors: tensors).save(folder + "/x.h5")
+            }
+            let history = TrainingHistory(steps: [1], metrics: ["steps": [1]])
+            #expect(throws: CheckpointError.writeFailed(path: folder + "/x.h5", reason: "a metric cannot be called 'steps'")) {
+                try Checkpoint(architecture: "X", training: TrainingState(step: 1, history: history)).save(folder + "/x.h5")
+            }
+            #expect(throws: CheckpointError.invalidName(name: "w", reason: "the name is given twice")) {
+                try NamedTensors([(name: "w", tensor: Tensor([1])), (name: "w", tensor: Tensor([2]))])
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
         }

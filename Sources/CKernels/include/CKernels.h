@@ -45,3 +45,14 @@ void snp_layer_norm_backward(const float *dy, const float *x, const float *w, co
 void snp_softmax_rows_lse(float *scores, float *lse, long rows, long n);
 /// p = exp(s − lse) per row, in place: the softmax rebuilt from scores and log-sum-exp.
 void snp_probabilities_from_lse(float *scores, const float *lse, long rows, long n);
+
+/// One head of attention for small head sizes, row by row: q [lq, d], kt [d, lk] and vt [dv, lk]
+/// (keys and values transposed), mask [lq, lk] or NULL → out [lq, dv] and the rows' log-sum-exp.
+/// scratch: lk floats.
+void snp_attention_small_forward(const float *q, const float *kt, const float *vt, const float *mask,
+                                 float *out, float *lse, float *scratch, long lq, long lk, long d, long dv, float alpha);
+/// Its backward: dq [lq, d]; dkt [d, lk] and dvt [dv, lk] accumulated (zero them first); ds
+/// [lq, lk] or NULL receives dS for a mask gradient. scratch: 2·lk floats.
+void snp_attention_small_backward(const float *q, const float *kt, const float *vt, const float *mask,
+                                  const float *dout, const float *lse, float *dq, float *dkt, float *dvt, float *ds,
+                                  float *scratch, long lq, long lk, long d, long dv, float alpha);
