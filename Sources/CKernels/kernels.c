@@ -337,13 +337,26 @@ CLONES void snp_probabilities_from_lse(float *scores, const float *lse, long row
 // row at a time on keys and values stored transposed (kt: [d, lk], vt: [dv, lk]), so every inner
 // loop runs over the lk keys with full vectors, and all of a head's data stays in L1/L2.
 
+// s[j] = mask[j] + α Σ_c q[c]·kt[c, j], sixteen keys at a time with the sum in registers (one
+// store per key instead of one load and store per key and dimension).
 static inline __attribute__((always_inline)) void row_scores(const float *restrict q, const float *restrict kt, float *restrict s,
                                                              long lk, long d, float alpha, const float *restrict mask) {
-    for (long j = 0; j < lk; j++) s[j] = mask ? mask[j] : 0.0f;
-    for (long c = 0; c < d; c++) {
-        float qc = alpha * q[c];
-        const float *k = kt + c * lk;
-        for (long j = 0; j < lk; j++) s[j] += qc * k[j];
+    float qa[64];
+    for (long c = 0; c < d; c++) qa[c] = alpha * q[c];
+    long j0 = 0;
+    for (; j0 + 16 <= lk; j0 += 16) {
+        float acc[16];
+        for (int t = 0; t < 16; t++) acc[t] = mask ? mask[j0 + t] : 0.0f;
+        for (long c = 0; c < d; c++) {
+            const float *k = kt + c * lk + j0;
+            for (int t = 0; t < 16; t++) acc[t] += qa[c] * k[t];
+        }
+        for (int t = 0; t < 16; t++) s[j0 + t] = acc[t];
+    }
+    for (long j = j0; j < lk; j++) {
+        float acc = mask ? mask[j] : 0.0f;
+        for (long c = 0; c < d; c++) acc += qa[c] * kt[c * lk + j];
+        s[j] = acc;
     }
 }
 
