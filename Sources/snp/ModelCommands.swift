@@ -80,3 +80,25 @@ func convertCommand(_ words: [String]) throws -> Int32 {
     }
     return ExitCode.ok
 }
+
+/// `snp compare A.h5 B.h5 [--name DATASET] [--label TEXT]`: max absolute and relative difference
+/// of one dataset (or every dataset the two files share).
+func compareCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["name", "label"])
+    let only = args.value("name"), label = args.value("label")
+    try args.finish(positionalCount: 2...2)
+    let (a, b) = (try HDF5File(path: args.positional[0]), try HDF5File(path: args.positional[1]))
+    let names = try only.map { [$0] } ?? a.datasets().map(\.name).filter { try b.kind(of: $0) != nil }
+    guard !names.isEmpty else { throw UsageError(message: "the two files share no dataset") }
+    for name in names {
+        let (x, y) = (try a.readTensor(name), try b.readTensor(name))
+        guard x.shape == y.shape else {
+            print("\(label ?? name): shapes differ: \(shapeString(x.shape)) vs \(shapeString(y.shape))")
+            continue
+        }
+        let diff = zip(x.scalars, y.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
+        let scale = y.scalars.map { Swift.abs($0) }.max() ?? 1
+        print("\(label ?? name): max abs difference \(String(format: "%.3g", diff)), relative \(String(format: "%.3g", diff / Swift.max(scale, 1e-30)))")
+    }
+    return ExitCode.ok
+}
