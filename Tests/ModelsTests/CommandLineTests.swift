@@ -1,0 +1,73 @@
+import Checkpoints
+import Engine
+import Foundation
+import Testing
+
+/// Runs the `snp` built next to the test binary; returns exit status, stdout and stderr.
+func runSnp(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    let directory = Bundle.main.executableURL!.deletingLastPathComponent()
+    let snp = directory.appendingPathComponent("snp")
+    guard FileManager.default.isExecutableFile(atPath: snp.path) else { throw FixtureMissing(name: "snp binary at \(snp.path)") }
+    let process = Process()
+    process.executableURL = snp
+    process.arguments = arguments
+    let (out, err) = (Pipe(), Pipe())
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+@Suite("snp command line", .serialized)
+struct CommandLineTests {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snoopi-cli-\(UUID().uuidString)").path
+
+    init() throws { try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true) }
+
+    @Test func usageAndExitCodes() throws {
+        let help = try runSnp([])
+        #expect(help.status == 0 && help.out.contains("convert") && help.out.contains("forward"))
+        let unknown = try runSnp(["frobnicate"])
+        #expect(unknown.status == 64 && unknown.err.contains("unknown command 'frobnicate'"))
+        let missing = try runSnp(["forward", "--inputs", "x.h5"])
+        #expect(missing.status == 64 && missing.err.contains("--checkpoint is required"))
+        let typo = try runSnp(["inspect", "--verbose", "a.h5"])
+        #expect(typo.status == 64 && typo.err.contains("unknown option --verbose"))
+    }
+
+    @Test func badFilesAreClearErrors() throws {
+        let text = scratch + "/notes.h5"
+        try "not hdf5".write(toFile: text, atomically: true, encoding: .utf8)
+        let inspect = try runSnp(["inspect", text])
+        #expect(inspect.status == 70 && inspect.err.contains(text))
+        let nothing = try runSnp(["inspect", scratch + "/absent.h5"])
+        #expect(nothing.status == 70 && nothing.err.contains("absent.h5"))
+        let folder = try runSnp(["convert", scratch, scratch + "/out.h5"])
+        #expect(folder.status == 70 && folder.err.contains("config.json"))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/out.h5"))
+    }
+
+    /// convert → inspect → forward (with NASA) → convert back, through the binary.
+    @Test func convertInspectForwardExport() throws {
+        let fixture = try fixtureFolder("unet_linear"), model = scratch + "/unet.h5"
+        #expect(try runSnp(["convert", fixture, model]).status == 0)
+        let inspect = try runSnp(["inspect", model])
+        #expect(inspect.out.contains("UNet2DConditionModel") && inspect.out.contains("792964"))
+        #expect(try runSnp(["forward", "--checkpoint", model, "--inputs", fixture + "/inputs.h5", "--out", scratch + "/nasa.h5",
+                            "--nasa-alpha", "0.5"]).status == 0)
+        let ours = try HDF5File(path: scratch + "/nasa.h5").readTensor("sample")
+        let reference = try HDF5File(path: fixture + "/outputs_nasa.h5").readTensor("sample")
+        #expect(errors(ours, reference).relative < 1e-4)
+        let bad = try runSnp(["forward", "--checkpoint", model, "--inputs", fixture + "/inputs.h5", "--out", scratch + "/x.h5", "--nasa-layers", "up_blocks.**"])
+        #expect(bad.status == 64 && bad.err.contains("--nasa-alpha"))
+        // Back to a diffusers folder, and in again: the same tensors.
+        #expect(try runSnp(["convert", "--to-diffusers", model, scratch + "/folder"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: scratch + "/folder/diffusion_pytorch_model.safetensors"))
+        #expect(try runSnp(["convert", scratch + "/folder", scratch + "/again.h5"]).status == 0)
+        let a = try Checkpoint.load(model), b = try Checkpoint.load(scratch + "/again.h5")
+        #expect(a.tensors.names == b.tensors.names)
+        #expect(a.tensors.allSatisfy { $0.tensor.scalars == b.tensors[$0.name]!.scalars })
+    }
+}
