@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Graphics", targets: ["Graphics"]),
         .executable(name: "snp", targets: ["snp"]),
         .executable(name: "snp-bench", targets: ["snp-bench"]),
     ],
@@ -22,6 +24,8 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"])]),
         // CPU feature probe and process memory.
         .target(name: "CSupport", path: "Sources/CSupport"),
         // Vectorised float kernels, one clone per ISA chosen at load time; optimised in every build.
@@ -30,7 +34,9 @@ let package = Package(
 
         .target(name: "Engine", dependencies: ["CBLAS", "CSupport", "CKernels"], path: "Sources/Engine"),
         .target(name: "Checkpoints", dependencies: ["Engine", "CHDF5"], path: "Sources/Checkpoints"),
+        .target(name: "Graphics", dependencies: ["Engine", "CPNG", "CFreeType"], path: "Sources/Graphics"),
         .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
+        .target(name: "Diffusion", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/Diffusion"),
         .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/snp"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "CBLAS"], path: "Sources/snp-bench"),
 
@@ -40,6 +46,9 @@ let package = Package(
                     path: "Tests/CheckpointsTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "Engine"],
                     path: "Tests/ModelsTests", exclude: ["Unseen"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Engine"],
+                    path: "Tests/DiffusionTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Engine", "CPNG"], path: "Tests/GraphicsTests"),
     ],
     swiftLanguageModes: [.v5]
 )
