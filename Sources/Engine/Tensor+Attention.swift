@@ -78,7 +78,7 @@ extension Tensor {
                 for i in 0..<(rows * lk) { s[i] += block[i] }
             }
         }
-        forEachHead(batch, perHead, scratch: rowsPerBlock * lk) { b, s in
+        Threads.forEach(batch, parallel: perHead, scratch: rowsPerBlock * lk) { b, s in
             for r0 in Swift.stride(from: 0, to: lq, by: rowsPerBlock) {
                 let rows = Swift.min(rowsPerBlock, lq - r0)
                 scores(b, r0, rows, s)
@@ -94,7 +94,7 @@ extension Tensor {
             // The mask's gradient is dS summed over the heads that share each mask block.
             let maskGrad = mask?.tracksGrad == true ? Tensor.zeros(scoreShape) : nil
             let gp = g.storage.pointer
-            forEachHead(batch, perHead, scratch: 2 * rowsPerBlock * lk) { b, scratch in
+            Threads.forEach(batch, parallel: perHead, scratch: 2 * rowsPerBlock * lk) { b, scratch in
                 let p = scratch, s = scratch + rowsPerBlock * lk
                 for r0 in Swift.stride(from: 0, to: lq, by: rowsPerBlock) {
                     let rows = Swift.min(rowsPerBlock, lq - r0), first: Float = r0 == 0 ? 0 : 1
@@ -137,7 +137,7 @@ extension Tensor {
             }
         }
         func maskRow(_ b: Int) -> UnsafePointer<Float>? { maskFull.map { UnsafePointer($0.storage.pointer + maskOffsets[b]) } }
-        forEachHead(batch, batch >= Threads.count, scratch: (d + dv + 1) * lk) { b, scratch in
+        Threads.forEach(batch, parallel: batch >= Threads.count, scratch: (d + dv + 1) * lk) { b, scratch in
             let kt = scratch, vt = scratch + d * lk
             transposeHead(b, kt, vt)
             snp_attention_small_forward(pq + b * lq * d, kt, vt, maskRow(b), out.storage.pointer + b * lq * dv,
@@ -149,7 +149,7 @@ extension Tensor {
         return record("attention", out, inputs: inputs) { g in
             let dq = Tensor(uninitializedShape: q.shape), dk = Tensor(uninitializedShape: k.shape), dvOut = Tensor(uninitializedShape: v.shape)
             let maskGrad = mask?.tracksGrad == true ? Tensor.zeros(scoreShape) : nil
-            forEachHead(batch, batch >= Threads.count, scratch: 2 * (d + dv) * lk + 2 * lk) { b, scratch in
+            Threads.forEach(batch, parallel: batch >= Threads.count, scratch: 2 * (d + dv) * lk + 2 * lk) { b, scratch in
                 let kt = scratch, vt = kt + d * lk, dkt = vt + dv * lk, dvt = dkt + d * lk, rows = dvt + dv * lk
                 transposeHead(b, kt, vt)
                 dkt.initialize(repeating: 0, count: (d + dv) * lk)
@@ -168,17 +168,4 @@ extension Tensor {
         }
     }
 
-    /// Runs `body(head, scratch)` for every head, with a scratch block of `scratch` floats per
-    /// thread; spread over the threads when `parallel`.
-    private static func forEachHead(_ count: Int, _ parallel: Bool, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        if parallel {
-            Threads.parallelFor(count, grain: 1) { r in
-                let block = Storage(count: scratch)
-                for b in r { body(b, block.pointer) }
-            }
-        } else {
-            let block = Storage(count: scratch)
-            for b in 0..<count { body(b, block.pointer) }
-        }
-    }
 }

@@ -118,7 +118,7 @@ extension Tensor {
         let inputSize = geo.channels * geo.height * geo.width, outputSize = outChannels * spatial
         let perSample = batch >= Threads.count
         let (xp, wp, op, bp) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer, bias?.storage.pointer)
-        forEachSample(batch, perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
+        Threads.forEach(batch, parallel: perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
             let xb = xp + b * inputSize, yb = op + b * outputSize
             let cols: UnsafePointer<Float>
             if geo.isPointwise { cols = UnsafePointer(xb) } else {
@@ -138,7 +138,7 @@ extension Tensor {
             // not depend on which thread handled which sample.
             let parts = weight.tracksGrad ? Tensor(uninitializedShape: [batch] + weight.shape) : nil
             let (gp, xs, ws) = (g.storage.pointer, sx.storage.pointer, sw.storage.pointer)
-            forEachSample(batch, perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
+            Threads.forEach(batch, parallel: perSample, scratch: geo.isPointwise ? 0 : rows * spatial) { b, columns in
                 let gb = gp + b * outputSize, xb = xs + b * inputSize
                 if let parts {
                     let cols: UnsafePointer<Float>
@@ -167,18 +167,4 @@ extension Tensor {
         }
     }
 
-    /// Runs `body(sample, columns)` for every sample, with a scratch buffer of `scratch` floats
-    /// per thread; spread over the threads when `parallel`.
-    private static func forEachSample(_ batch: Int, _ parallel: Bool, scratch: Int,
-                                      _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        if parallel {
-            Threads.parallelFor(batch, grain: 1) { range in
-                let columns = Storage(count: scratch)
-                for b in range { body(b, columns.pointer) }
-            }
-        } else {
-            let columns = Storage(count: scratch)
-            for b in 0..<batch { body(b, columns.pointer) }
-        }
-    }
 }

@@ -43,5 +43,22 @@ public enum Threads {
     }
 }
 
+extension Threads {
+    /// Runs `body(item, scratch)` for every item in 0..<count, each thread with its own scratch
+    /// buffer of `scratch` floats; spread over the threads when `parallel`, else on this one.
+    /// For work split by whole samples or heads (convolution, attention).
+    static func forEach(_ count: Int, parallel: Bool, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        if parallel {
+            parallelFor(count, grain: 1) { range in
+                let buffer = Storage(count: scratch)
+                for item in range { body(item, buffer.pointer) }
+            }
+        } else {
+            let buffer = Storage(count: scratch)
+            for item in 0..<count { body(item, buffer.pointer) }
+        }
+    }
+}
+
 /// Elements per thread below which splitting work costs more than it saves.
 let elementwiseGrain = 1 << 15
