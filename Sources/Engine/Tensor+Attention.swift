@@ -167,5 +167,4 @@ extension Tensor {
             return grads
         }
     }
-
 }

@@ -166,5 +166,4 @@ extension Tensor {
             return grads
         }
     }
-
 }
