@@ -68,3 +68,34 @@ struct ParityTests {
         #expect(standard.scalars == nasaZero.scalars)
     }
 }
+
+@Suite("Loading checkpoints by architecture")
+struct LoadingTests {
+    @Test func wrongArchitectureIsAClearError() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snoopi-arch-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try convertFolder(at: try fixtureFolder("clip_gelu"), to: scratch)
+        do {
+            _ = try LoadedModel.load(path: scratch, expecting: "UNet2DConditionModel")
+            Issue.record("expected a wrong-architecture error")
+        } catch let error as ModelError {
+            #expect(error.description == "the checkpoint holds a CLIPTextModel, not a UNet2DConditionModel")
+        }
+        #expect(try LoadedModel.load(path: scratch, expecting: "CLIPTextModel").architecture == "CLIPTextModel")
+        // An architecture Snoopi does not build is named in the error.
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "AutoencoderKL", config: "{}") }
+    }
+
+    /// Old transformers checkpoints prefix CLIP's keys with `text_model.` and carry a
+    /// `position_ids` buffer: both load into the same model.
+    @Test func clipLoadsOldAndNewNames() throws {
+        let folder = try fixtureFolder("clip_gelu")
+        let checkpoint = try ModelFolder(path: folder).checkpoint()
+        var old = try NamedTensors(checkpoint.tensors.map { ("text_model." + $0.name, $0.tensor) })
+        old["text_model.embeddings.position_ids"] = try Tensor.arange(0, 20).reshape([1, 20])
+        let a = try LoadedModel.build(architecture: "CLIPTextModel", config: checkpoint.config)
+        try a.loadTensors(old.dictionary)
+        let b = try LoadedModel.load(checkpoint)
+        #expect(a.module.stateDict().map(\.tensor.scalars) == b.module.stateDict().map(\.tensor.scalars))
+    }
+}
