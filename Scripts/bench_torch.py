@@ -4,12 +4,14 @@
 Runs the same workloads as the Swift bench, under the same names, on the CPU
 in float32, and prints a table (name, median_ms, gflops). Each workload is
 warmed up, then timed N times, N chosen so that the timed runs take about
-2 s in all (at least 5 runs); the median is reported.
+2 s in all (at least 5 runs); the median is reported. (sd15_unet_fwd_64 is the
+exception: see below.)
 
     .venv/bin/python Scripts/bench_torch.py [--threads N] [--json PATH] [--only a,b]
 
 --threads  torch.set_num_threads (default: $SNP_THREADS, else 2)
---json     also write a JSON array of {"name", "median_ms", "gflops" (or null)}
+--json     also write a JSON array of {"name", "median_ms", "gflops" (or null)},
+           plus "peak_mib" on the rows that report peak memory
 --only     comma-separated workload names to run (default: all)
 
 Workloads:
@@ -23,12 +25,40 @@ Workloads:
   group_norm_fwd_bwd        x[8,64,32,32], F.group_norm(x, 32, w, b), grads on x, w, b
   mlp_train_step            256->1024->1024->10 MLP with GELU, batch 128, MSE loss to a
                             fixed target, AdamW(lr=1e-3): zero_grad, fwd, bwd, step
+
+Model workloads (mirror Sources/snp-bench/ModelWorkloads.swift): models built from
+the configs below with random weights (diffusers / transformers, imported only
+when a model workload runs), float32, eval mode, default attention (SDPA);
+sample ~ randn, timestep [B] filled with 500, context ~ randn [B, 77, dim].
+Forward rows run under no_grad; fwd_bwd rows set all parameter grads to None,
+then (out ** 2).mean().backward() with grads on all parameters.
+  unet_tiny_fwd_b1/_b8      diffusers UNet2DConditionModel, TINY_UNET config,
+                            sample [B,4,32,32], context [B,77,128]
+  unet_tiny_fwd_bwd_b8      same, batch 8, fwd + bwd
+  pixart_fwd_b8             diffusers PixArtTransformer2DModel, PIXART config,
+                            sample [8,4,32,32], context [8,77,128],
+                            added_cond_kwargs {"resolution": None, "aspect_ratio": None}
+  pixart_fwd_bwd_b8         same, fwd + bwd (loss over all 8 output channels)
+  clip_text_b8              transformers CLIPTextModel, CLIP_L config (SD 1.5's text
+                            encoder), input_ids [8,77] = (arange(616) * 7919) % 49000 + 1
+  sd15_unet_fwd_64          diffusers UNet2DConditionModel() defaults with
+                            cross_attention_dim 768 (SD 1.5's UNet), sample [1,4,64,64],
+                            context [1,77,768]; 1 warm-up, then 2 timed runs, reporting
+                            the upper median (sorted(times)[n // 2], as snp-bench does);
+                            also reports peak_mib = getrusage(RUSAGE_SELF).ru_maxrss / 1024
+                            right after the workload. Peak RSS is per process, so the
+                            side-by-side script (Scripts/bench) runs this workload in a
+                            separate process (--only sd15_unet_fwd_64); in a run of all
+                            workloads it comes last, after the other models are freed,
+                            but its peak then still includes whatever the process held.
 """
 
 import argparse
+import gc
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -68,6 +98,22 @@ def measure(fn):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), n
+
+
+def measure_runs(fn, runs):
+    """One warm-up, then exactly `runs` timed runs; the upper median, as snp-bench."""
+    fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2], runs
+
+
+def peak_rss_mib():
+    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ----------------------------------------------------------------------------
@@ -182,6 +228,135 @@ def wl_mlp_train_step():
     return fn, None
 
 
+# ----------------------------------------------------------------------------
+# model workloads (Sources/snp-bench/ModelWorkloads.swift)
+
+# Tiny UNet: sample 32, block_out (64, 128, 256), 2 layers per block, context dim 128.
+TINY_UNET = dict(
+    sample_size=32, in_channels=4, out_channels=4, layers_per_block=2,
+    block_out_channels=(64, 128, 256),
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=128, attention_head_dim=8, norm_num_groups=32)
+# PixArt: 4 layers, 4 heads x 32, patch 2, sample 32, captions 128 wide.
+PIXART = dict(
+    sample_size=32, patch_size=2, in_channels=4, out_channels=8, num_layers=4,
+    num_attention_heads=4, attention_head_dim=32, cross_attention_dim=128, caption_channels=128,
+    use_additional_conditions=False)
+# Stable Diffusion 1.5's text encoder (CLIP ViT-L/14 text tower).
+CLIP_L = dict(
+    vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+    num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu", eos_token_id=2)
+# Stable Diffusion 1.5's UNet: diffusers' defaults with cross_attention_dim 768.
+SD15 = dict(cross_attention_dim=768)
+CONTEXT_LENGTH = 77
+PIXART_ADDED = {"resolution": None, "aspect_ratio": None}
+
+_models = {}
+
+
+def cached_model(key, build):
+    """Build a model once per process (snp-bench shares the tiny UNet and PixArt across rows)."""
+    if key not in _models:
+        torch.manual_seed(0)
+        _models[key] = build().float().eval()
+    return _models[key]
+
+
+def tiny_unet():
+    from diffusers import UNet2DConditionModel
+    return cached_model("tiny_unet", lambda: UNet2DConditionModel(**TINY_UNET))
+
+
+def pixart():
+    from diffusers import PixArtTransformer2DModel
+    return cached_model("pixart", lambda: PixArtTransformer2DModel(**PIXART))
+
+
+def denoiser_inputs(batch, channels, size, context, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, channels, size, size, generator=g)
+    t = torch.full((batch,), 500.0)
+    c = torch.randn(batch, CONTEXT_LENGTH, context, generator=g)
+    return x, t, c
+
+
+def fwd_bwd_fn(model, forward):
+    """zero grads (to None), out = forward(), (out ** 2).mean().backward()"""
+    for p in model.parameters():
+        p.requires_grad_(True)
+
+    def fn():
+        model.zero_grad(set_to_none=True)
+        forward().square().mean().backward()
+    return fn
+
+
+def wl_unet_tiny_fwd(batch):
+    def make():
+        model = tiny_unet()
+        x, t, c = denoiser_inputs(batch, 4, 32, 128, seed=10 + batch)
+
+        def fn():
+            with torch.no_grad():
+                model(x, t, encoder_hidden_states=c).sample
+        return fn, None
+    return make
+
+
+def wl_unet_tiny_fwd_bwd_b8():
+    model = tiny_unet()
+    x, t, c = denoiser_inputs(8, 4, 32, 128, seed=20)
+    return fwd_bwd_fn(model, lambda: model(x, t, encoder_hidden_states=c).sample), None
+
+
+def wl_pixart_fwd_b8():
+    model = pixart()
+    x, t, c = denoiser_inputs(8, 4, 32, 128, seed=30)
+
+    def fn():
+        with torch.no_grad():
+            model(x, encoder_hidden_states=c, timestep=t, added_cond_kwargs=PIXART_ADDED).sample
+    return fn, None
+
+
+def wl_pixart_fwd_bwd_b8():
+    model = pixart()
+    x, t, c = denoiser_inputs(8, 4, 32, 128, seed=31)
+    return fwd_bwd_fn(model, lambda: model(x, encoder_hidden_states=c, timestep=t,
+                                           added_cond_kwargs=PIXART_ADDED).sample), None
+
+
+def wl_clip_text_b8():
+    from transformers import CLIPTextConfig, CLIPTextModel
+    torch.manual_seed(0)
+    model = CLIPTextModel(CLIPTextConfig(**CLIP_L)).float().eval()
+    ids = ((torch.arange(8 * CONTEXT_LENGTH) * 7919) % 49000 + 1).reshape(8, CONTEXT_LENGTH)
+
+    def fn():
+        with torch.no_grad():
+            model(input_ids=ids)
+    return fn, None
+
+
+def wl_sd15_unet_fwd_64():
+    from diffusers import UNet2DConditionModel
+    torch.manual_seed(0)
+    model = UNet2DConditionModel(**SD15).float().eval()
+    x, t, c = denoiser_inputs(1, 4, 64, 768, seed=40)
+
+    def fn():
+        with torch.no_grad():
+            model(x, t, encoder_hidden_states=c).sample
+    return fn, None
+
+
+# Rows timed by a fixed number of runs (1 warm-up + N) instead of measure().
+FIXED_RUNS = {"sd15_unet_fwd_64": 2}
+# Rows that also report the process's peak RSS (MiB) right after the workload.
+PEAK_MEMORY = {"sd15_unet_fwd_64"}
+
+
 WORKLOADS = [
     ("matmul_256", wl_matmul(256)),
     ("matmul_512", wl_matmul(512)),
@@ -193,6 +368,13 @@ WORKLOADS = [
     ("attention_fwd_bwd", wl_attention_fwd_bwd),
     ("group_norm_fwd_bwd", wl_group_norm_fwd_bwd),
     ("mlp_train_step", wl_mlp_train_step),
+    ("unet_tiny_fwd_b1", wl_unet_tiny_fwd(1)),
+    ("unet_tiny_fwd_b8", wl_unet_tiny_fwd(8)),
+    ("unet_tiny_fwd_bwd_b8", wl_unet_tiny_fwd_bwd_b8),
+    ("pixart_fwd_b8", wl_pixart_fwd_b8),
+    ("pixart_fwd_bwd_b8", wl_pixart_fwd_bwd_b8),
+    ("clip_text_b8", wl_clip_text_b8),
+    ("sd15_unet_fwd_64", wl_sd15_unet_fwd_64),     # keep last: peak RSS (see docstring)
 ]
 
 
@@ -218,20 +400,34 @@ def main():
           f"python {platform.python_version()}")
     print(f"cpu: {cpu_model()} ({os.cpu_count()} logical cpus)")
     print()
+    show_peak = any(n in PEAK_MEMORY for n, _ in selected)
     header = f"{'name':<20} {'median_ms':>11} {'gflops':>9} {'runs':>6}"
+    if show_peak:
+        header += f" {'peak_mib':>9}"
     print(header)
     print("-" * len(header))
     sys.stdout.flush()
 
     results = []
     for name, make in selected:
+        if name in PEAK_MEMORY:
+            _models.clear()                # drop the cached models before a peak-memory row
+            gc.collect()
         fn, flops = make()
-        t, n = measure(fn)
+        t, n = measure_runs(fn, FIXED_RUNS[name]) if name in FIXED_RUNS else measure(fn)
+        peak = peak_rss_mib() if name in PEAK_MEMORY else None
+        del fn
         gflops = (flops / t / 1e9) if flops is not None else None
-        results.append({"name": name, "median_ms": round(t * 1e3, 4),
-                        "gflops": round(gflops, 3) if gflops is not None else None})
+        row = {"name": name, "median_ms": round(t * 1e3, 4),
+               "gflops": round(gflops, 3) if gflops is not None else None}
+        if peak is not None:
+            row["peak_mib"] = round(peak, 1)
+        results.append(row)
         gf = f"{gflops:9.2f}" if gflops is not None else f"{'-':>9}"
-        print(f"{name:<20} {t * 1e3:11.3f} {gf} {n:6d}")
+        line = f"{name:<20} {t * 1e3:11.3f} {gf} {n:6d}"
+        if show_peak:
+            line += f" {peak:9.0f}" if peak is not None else f" {'-':>9}"
+        print(line)
         sys.stdout.flush()
 
     if args.json:
