@@ -113,6 +113,28 @@ static inline __attribute__((always_inline)) void scale_in_place(float *restrict
     for (long i = 0; i < n; i++) y[i] *= factor;
 }
 
+// tanh(u) = 1 − 2/(e^{2u} + 1): absolute error ~1e-7, which is what GELU needs (its output
+// multiplies tanh by 0.5·x after adding 1).
+static inline __attribute__((always_inline)) float tanh_approx(float u) {
+    return 1.0f - 2.0f / (exp_approx(2.0f * u) + 1.0f);
+}
+
+// GELU, tanh form (PyTorch approximate="tanh"): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+CLONES void snp_gelu_tanh(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i], u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+        y[i] = 0.5f * v * (1.0f + tanh_approx(u));
+    }
+}
+
+CLONES void snp_gelu_tanh_backward(const float *restrict g, const float *restrict x, float *restrict dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i], u = 0.79788456080286536f * (v + 0.044715f * v * v * v), t = tanh_approx(u);
+        float du = 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = g[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+    }
+}
+
 CLONES void snp_softmax_rows(const float *x, float *y, long rows, long n, int log) {
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * n;

@@ -6,7 +6,7 @@ import CKernels
 // O(B·heads·L) instead of O(B·heads·L²): at 1024 tokens and 64 heads that is 256 KB, not 256 MB.
 
 /// Head sizes up to this use the row-by-row kernels; larger ones the blocked sgemm path.
-let smallHeadSize = 32
+let smallHeadSize = 16
 
 extension Tensor {
     /// softmax(q kᵀ · scale + mask) v (`torch.nn.functional.scaled_dot_product_attention`).

@@ -58,11 +58,8 @@ extension Tensor {
             let x = detach()
             return Tensor.record("gelu", vectorized(snp_gelu), inputs: [self]) { g in [Tensor.vectorized(g, x, snp_gelu_backward)] }
         case .tanh:
-            let k: Float = 0.79788456080286536  // sqrt(2/pi)
-            return unary("gelu_tanh", { x in 0.5 * x * (1 + Foundation.tanh(k * (x + 0.044715 * x * x * x))) }) { x, _ in
-                let t = Foundation.tanh(k * (x + 0.044715 * x * x * x))
-                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-            }
+            let x = detach()
+            return Tensor.record("gelu_tanh", vectorized(snp_gelu_tanh), inputs: [self]) { g in [Tensor.vectorized(g, x, snp_gelu_tanh_backward)] }
         }
     }
 

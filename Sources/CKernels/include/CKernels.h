@@ -14,6 +14,9 @@ void snp_silu_backward(const float *g, const float *x, float *dx, long n);
 /// GELU, erf form: y = 0.5x(1 + erf(x/√2)); dx = g·(Φ(x) + x·φ(x)).
 void snp_gelu(const float *x, float *y, long n);
 void snp_gelu_backward(const float *g, const float *x, float *dx, long n);
+/// GELU, tanh form: y = 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), and its backward.
+void snp_gelu_tanh(const float *x, float *y, long n);
+void snp_gelu_tanh_backward(const float *g, const float *x, float *dx, long n);
 /// Row-wise softmax (or log-softmax) of `rows` rows of length n; y may equal x.
 void snp_softmax_rows(const float *x, float *y, long rows, long n, int log);
 /// The softmax backward per row, from the output y and its gradient g: softmax
