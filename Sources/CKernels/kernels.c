@@ -53,6 +53,18 @@ CLONES void snp_silu_backward(const float *restrict g, const float *restrict x, 
     }
 }
 
+// CLIP's quick GELU: x·σ(1.702x).
+CLONES void snp_quick_gelu(const float *restrict x, float *restrict y, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_approx(-1.702f * x[i]));
+}
+
+CLONES void snp_quick_gelu_backward(const float *restrict g, const float *restrict x, float *restrict dx, long n) {
+    for (long i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + exp_approx(-1.702f * x[i]));
+        dx[i] = g[i] * (s + 1.702f * x[i] * s * (1.0f - s));
+    }
+}
+
 CLONES void snp_gelu(const float *restrict x, float *restrict y, long n) {
     for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
 }

@@ -43,10 +43,8 @@ extension Tensor {
 
     /// x · σ(1.702 x), the GELU approximation of OpenAI's CLIP (`quick_gelu`).
     public func quickGelu() -> Tensor {
-        unary("quick_gelu", { $0 * sigmoidScalar(1.702 * $0) }) { x, _ in
-            let s = sigmoidScalar(1.702 * x)
-            return s + 1.702 * x * s * (1 - s)
-        }
+        let x = detach()
+        return Tensor.record("quick_gelu", vectorized(snp_quick_gelu), inputs: [self]) { g in [Tensor.vectorized(g, x, snp_quick_gelu_backward)] }
     }
 
     public enum GeluApproximation: String, Sendable { case none, tanh }

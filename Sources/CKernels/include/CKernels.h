@@ -11,6 +11,9 @@ void snp_sigmoid(const float *x, float *y, long n);
 /// y = x·sigmoid(x); dx = g·s·(1 + x(1 − s)).
 void snp_silu(const float *x, float *y, long n);
 void snp_silu_backward(const float *g, const float *x, float *dx, long n);
+/// CLIP's quick GELU: y = x·σ(1.702x), and its backward.
+void snp_quick_gelu(const float *x, float *y, long n);
+void snp_quick_gelu_backward(const float *g, const float *x, float *dx, long n);
 /// GELU, erf form: y = 0.5x(1 + erf(x/√2)); dx = g·(Φ(x) + x·φ(x)).
 void snp_gelu(const float *x, float *y, long n);
 void snp_gelu_backward(const float *g, const float *x, float *dx, long n);
