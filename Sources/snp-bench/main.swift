@@ -1,5 +1,5 @@
 // snp-bench: the engine's benchmark table. Same workload names as Scripts/bench_torch.py.
-//   swift run -c release snp-bench [--json PATH] [--filter SUBSTRING] [--seconds S]
+//   swift run -c release snp-bench [--json PATH] [--filter SUBSTRING] [--skip SUBSTRING] [--seconds S]
 import CBLAS
 import Engine
 import Foundation
@@ -41,15 +41,17 @@ func measure(seconds: Double, minimumRuns: Int = 5, _ body: () throws -> Void) r
 
 var jsonPath: String?
 var filter: String?
+var skip: String?
 var seconds = 1.5
 var arguments = CommandLine.arguments.dropFirst()
 while let a = arguments.popFirst() {
     switch a {
     case "--json": jsonPath = arguments.popFirst()
     case "--filter": filter = arguments.popFirst()
+    case "--skip": skip = arguments.popFirst()
     case "--seconds": seconds = arguments.popFirst().flatMap(Double.init) ?? seconds
     case "-h", "--help":
-        print("usage: snp-bench [--json PATH] [--filter SUBSTRING] [--seconds S]")
+        print("usage: snp-bench [--json PATH] [--filter SUBSTRING] [--skip SUBSTRING] [--seconds S]")
         exit(0)
     default:
         FileHandle.standardError.write("snp-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -64,6 +66,7 @@ print("snp-bench — \(cpu), \(Threads.count) threads, OpenBLAS \(BLASKernels.cu
 var rows: [Row] = []
 func run(_ name: String, _ make: () throws -> Row) rethrows {
     if let filter, !name.contains(filter) { return }
+    if let skip, name.contains(skip) { return }
     let row = try make()
     rows.append(row)
     var line = name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f ms", row.medianMs)
