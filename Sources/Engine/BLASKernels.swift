@@ -19,6 +19,9 @@ public enum BLASKernels {
     /// What happened at start-up, for `snp-bench` and `snp` to print.
     nonisolated(unsafe) public private(set) static var startupNote = "not checked"
 
+    /// Whether this CPU runs AVX-512 (F, BW, DQ, VL).
+    public static var hasAVX512: Bool { snp_cpu_has_avx512() != 0 }
+
     /// The kernel family OpenBLAS is running ("SkylakeX", "Haswell", ...).
     public static var current: String { String(cString: snp_blas_core()) }
 
@@ -39,8 +42,12 @@ public enum BLASKernels {
     }
 
     /// Call first thing in `main`. May not return (it re-executes the process once).
+    /// `SNP_BLAS_ASSUME_CORE=NAME` makes the check treat OpenBLAS's choice as NAME (a diagnostic:
+    /// on a CPU OpenBLAS already recognises, `Haswell` exercises the re-execution for real).
     public static func selectFastKernels() {
-        switch decide(environment: ProcessInfo.processInfo.environment, hasAVX512: snp_cpu_has_avx512() != 0, current: current) {
+        let env = ProcessInfo.processInfo.environment
+        let seen = env["SNP_BLAS_REEXEC"] == nil ? env["SNP_BLAS_ASSUME_CORE"] ?? current : current
+        switch decide(environment: env, hasAVX512: snp_cpu_has_avx512() != 0, current: seen) {
         case .keep(let note):
             startupNote = note
         case .reexecWithSkylakeX:

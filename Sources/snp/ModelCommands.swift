@@ -102,3 +102,13 @@ func compareCommand(_ words: [String]) throws -> Int32 {
     }
     return ExitCode.ok
 }
+
+/// `snp kernels`: which OpenBLAS kernels run, why, and the thread count.
+func kernelsCommand(_ words: [String]) throws -> Int32 {
+    try Arguments(words, valued: []).finish(positionalCount: 0...0)
+    print("kernels: \(BLASKernels.current)")
+    print("AVX-512: \(BLASKernels.hasAVX512 ? "yes" : "no")")
+    print("start-up: \(BLASKernels.startupNote)")
+    print("threads: \(Threads.count) (SNP_THREADS; OpenBLAS itself runs \(Threads.blasThreads))")
+    return ExitCode.ok
+}

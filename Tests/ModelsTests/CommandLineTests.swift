@@ -71,3 +71,31 @@ struct CommandLineTests {
         #expect(a.tensors.allSatisfy { $0.tensor.scalars == b.tensors[$0.name]!.scalars })
     }
 }
+
+@Suite("Choosing OpenBLAS kernels at start-up")
+struct KernelSelectionTests {
+    /// With OpenBLAS's choice taken as Haswell, an AVX-512 machine re-executes `snp` once with
+    /// OPENBLAS_CORETYPE=SkylakeX, keeping its arguments; without AVX-512 nothing happens.
+    @Test func reexecutesWithTheAVX512Kernels() throws {
+        let directory = Bundle.main.executableURL!.deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = directory.appendingPathComponent("snp")
+        process.arguments = ["kernels"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SNP_BLAS_ASSUME_CORE"] = "Haswell"
+        environment.removeValue(forKey: "OPENBLAS_CORETYPE")
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        if text.contains("AVX-512: yes") {
+            #expect(text.contains("re-executed with OPENBLAS_CORETYPE=SkylakeX"), "\(text)")
+            #expect(text.contains("kernels: SkylakeX"), "\(text)")
+        } else {
+            #expect(text.contains("no AVX-512"), "\(text)")
+        }
+    }
+}
