@@ -51,7 +51,7 @@ public struct DDIM: Sampler {
         try checkSteps(steps)
         let timesteps = spacing.points(count: steps, trainSteps: schedule.trainSteps, offset: stepsOffset)
             .map { Int(NumPy.round($0)) }
-        for t in timesteps { try schedule.check(t) }
+        for t in timesteps { try schedule.checkTimestep(t) }
         return timesteps
     }
 

@@ -37,7 +37,7 @@ public struct DPMSolverMultistep: Sampler {
             ? spacing.points(count: steps, trainSteps: schedule.trainSteps, offset: stepsOffset)
             : Array(spacing.points(count: steps + 1, trainSteps: schedule.trainSteps, offset: stepsOffset).dropLast())
         let timesteps = points.map { Int(NumPy.round($0)) }
-        for t in timesteps { try schedule.check(t) }
+        for t in timesteps { try schedule.checkTimestep(t) }
         return timesteps
     }
 

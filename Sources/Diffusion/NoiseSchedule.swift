@@ -101,13 +101,13 @@ public struct NoiseSchedule: Equatable, Sendable {
     // MARK: - One timestep
 
     /// Throws unless 0 ≤ t < T.
-    public func check(_ t: Int) throws {
+    public func checkTimestep(_ t: Int) throws {
         guard t >= 0 && t < trainSteps else { throw DiffusionError.timestepOutOfRange(t, trainSteps: trainSteps) }
     }
 
     /// ᾱ_t.
     public func alphaBar(_ t: Int) throws -> Float {
-        try check(t)
+        try checkTimestep(t)
         return alphaBars[t]
     }
 

@@ -1,6 +1,7 @@
 import Diffusion
 import Engine
 import Foundation
+import Models
 import Testing
 
 /// A JSON fixture under Tests/DiffusionTests/Fixtures (written by Scripts/make_diffusion_fixtures.py).
@@ -63,4 +64,23 @@ func fixtureSchedule(_ name: String) throws -> NoiseSchedule {
     let config = (schedules[name] as! [String: Any])["config"] as! [String: Any]
     return try NoiseSchedule(name: name, betaStart: config["beta_start"] as? Double ?? 0.0001,
                              betaEnd: config["beta_end"] as? Double ?? 0.02)
+}
+
+/// A tiny UNet (as ModelsTests' `unet_linear` fixture): 4 latent channels, context width 12.
+func tinyUNet(seed: UInt64 = 0) throws -> UNet2DConditionModel {
+    try UNet2DConditionModel(config: ModelConfig(architecture: "UNet2DConditionModel", values: [
+        "sample_size": 8, "in_channels": 4, "out_channels": 4, "layers_per_block": 1,
+        "block_out_channels": [16, 32], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
+        "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "cross_attention_dim": 12,
+        "attention_head_dim": 4, "norm_num_groups": 8, "use_linear_projection": true,
+    ]), seed: seed)
+}
+
+/// A tiny PixArt-α with learned sigma: 4 latent channels in, 8 out; captions of width 12.
+func tinyPixArt() throws -> PixArtTransformer2DModel {
+    try PixArtTransformer2DModel(config: ModelConfig(architecture: "PixArtTransformer2DModel", values: [
+        "sample_size": 8, "patch_size": 2, "in_channels": 4, "out_channels": 8, "num_layers": 1,
+        "num_attention_heads": 2, "attention_head_dim": 8, "cross_attention_dim": 16, "caption_channels": 12,
+        "use_additional_conditions": false,
+    ]))
 }

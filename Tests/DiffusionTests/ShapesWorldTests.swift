@@ -1,0 +1,71 @@
+import Diffusion
+import Engine
+import Testing
+
+@Suite("The shapes world")
+struct ShapesWorldTests {
+    let world = try! ShapesWorld(side: 16, seed: 0)
+
+    @Test func samplesAreSeededAndIndependentOfBatching() throws {
+        let a = try world.batch(6, start: 10), b = try world.batch(3, start: 12)
+        #expect(a.captions[2...4].elementsEqual(b.captions))
+        let same = Array(a.images.scalars[(2 * 768)..<(5 * 768)]) == b.images.scalars
+        #expect(same, "samples 12–14 are the same whether drawn in one batch or another")
+        let other = try ShapesWorld(side: 16, seed: 1).batch(6, start: 10)
+        #expect(other.captions != a.captions)
+    }
+
+    @Test func imagesShowTheirAttributes() throws {
+        let a = ShapeAttributes(shape: .square, colour: .red, size: .large, position: .center, background: .white)
+        let image = world.render(a)
+        #expect(image.shape == [3, 16, 16])
+        // The centre pixel has the shape's colour, the corner the background's (in [−1, 1]).
+        let centre = try (0..<3).map { try image.scalar(at: [$0, 8, 8]) }
+        let corner = try (0..<3).map { try image.scalar(at: [$0, 0, 0]) }
+        #expect(Swift.abs(centre[0] - (2 * 0.90 - 1)) < 1e-5 && Swift.abs(centre[1] - (2 * 0.10 - 1)) < 1e-5)
+        #expect(corner.allSatisfy { Swift.abs($0 - (2 * 0.97 - 1)) < 1e-5 })
+        // Anti-aliased edges: some pixels lie strictly between the two colours.
+        #expect(image.scalars.contains { $0 > -0.7 && $0 < 0.7 })
+        // A small shape on the left leaves the right half as background.
+        let left = world.render(ShapeAttributes(shape: .circle, colour: .blue, size: .small, position: .left, background: .black))
+        #expect(try (0..<16).allSatisfy { try left.scalar(at: [2, $0, 15]) == 2 * 0.05 - 1 })
+    }
+
+    @Test func captionsFollowTheGrammar() {
+        let a = ShapeAttributes(shape: .circle, colour: .orange, size: .small, position: .top, background: .white)
+        #expect(CaptionGrammar.caption(a, mentioning: [.colour, .shape]) == "an orange circle")
+        #expect(CaptionGrammar.caption(a, mentioning: [.shape]) == "a circle")
+        #expect(CaptionGrammar.caption(a, mentioning: [.size, .colour, .shape, .background]) == "a small orange circle on a white background")
+        #expect(CaptionGrammar.caption(a, mentioning: [], template: .photo) == "a photo of a shape")
+        #expect(CaptionGrammar.caption(a, mentioning: [.position], template: .image) == "an image of a shape at the top")
+        let parsed = CaptionGrammar.parse("a small orange circle at the top on a white background")
+        #expect(parsed.shape == .circle && parsed.colour == .orange && parsed.size == .small && parsed.position == .top && parsed.background == .white)
+        #expect(CaptionGrammar.parse("a photo of a shape").shape == nil)
+    }
+
+    @Test func heldOutSplitsAreDisjoint() throws {
+        let train = try world.batch(300), test = try world.batch(100, split: .test)
+        #expect(world.heldOutPairs.count == 5)
+        #expect(!train.attributes.contains(where: world.isHeldOut))
+        #expect(test.attributes.allSatisfy(world.isHeldOut))
+        #expect(!train.captions.contains { $0.hasPrefix("a picture of") })
+        #expect(test.captions.allSatisfy { $0.hasPrefix("a picture of") })
+        // Captions vary: named attributes, omitted ones, every template but the held-out one.
+        #expect(Set(train.captions).count > 150)
+        #expect(train.captions.contains { $0.hasPrefix("a photo of") } && train.captions.contains { $0.hasPrefix("an image of") })
+        // Every caption's stated attributes are true of its image.
+        for (caption, a) in zip(train.captions, train.attributes) {
+            let p = CaptionGrammar.parse(caption)
+            #expect(p.shape == nil || p.shape == a.shape)
+            #expect(p.colour == nil || p.colour == a.colour)
+            #expect(p.background == nil || p.background == a.background)
+        }
+        // The world's tokenizer knows every word the grammar uses.
+        #expect(train.captions.allSatisfy { !world.tokenizer.encode($0).contains(world.tokenizer.unknown) })
+    }
+
+    @Test func badArguments() {
+        #expect(throws: DiffusionError.self) { try ShapesWorld(side: 12) }
+        #expect(throws: DiffusionError.self) { try world.batch(0) }
+    }
+}
