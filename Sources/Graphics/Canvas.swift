@@ -19,9 +19,9 @@ public struct Canvas {
     /// Fills `rect`; pixels it covers partially (fractional edges) are blended by the covered area.
     public mutating func fill(_ rect: Rect, color: Color) {
         guard rect.width > 0, rect.height > 0 else { return }
-        for y in Int(rect.minY.rounded(.down))..<Int(rect.maxY.rounded(.up)) {
+        for y in rows(rect.minY, rect.maxY) {
             let coverY = Swift.min(Double(y + 1), rect.maxY) - Swift.max(Double(y), rect.minY)
-            for x in Int(rect.minX.rounded(.down))..<Int(rect.maxX.rounded(.up)) {
+            for x in columns(rect.minX, rect.maxX) {
                 let coverX = Swift.min(Double(x + 1), rect.maxX) - Swift.max(Double(x), rect.minX)
                 blend(x: x, y: y, color: color, coverage: coverX * coverY)
             }
@@ -40,8 +40,8 @@ public struct Canvas {
     /// A disc with an anti-aliased rim.
     public mutating func fillCircle(center: Point, radius: Double, color: Color) {
         guard radius > 0 else { return }
-        for y in Int((center.y - radius - 1).rounded(.down))...Int((center.y + radius + 1).rounded(.up)) {
-            for x in Int((center.x - radius - 1).rounded(.down))...Int((center.x + radius + 1).rounded(.up)) {
+        for y in rows(center.y - radius - 1, center.y + radius + 1) {
+            for x in columns(center.x - radius - 1, center.x + radius + 1) {
                 let dx = Double(x) + 0.5 - center.x
                 let dy = Double(y) + 0.5 - center.y
                 let distance = (dx * dx + dy * dy).squareRoot()
@@ -69,22 +69,16 @@ public struct Canvas {
         let strength = Swift.min(width, 1)
         let reach = half + 1
         // The mask spans the line's bounding box, cut to the canvas.
-        let left = Swift.max(0, Int((finite.map(\.x).min()! - reach).rounded(.down)))
-        let top = Swift.max(0, Int((finite.map(\.y).min()! - reach).rounded(.down)))
-        let right = Swift.min(image.width, Int((finite.map(\.x).max()! + reach).rounded(.up)))
-        let bottom = Swift.min(image.height, Int((finite.map(\.y).max()! + reach).rounded(.up)))
-        guard right > left, bottom > top else { return }
+        let maskColumns = columns(finite.map(\.x).min()! - reach, finite.map(\.x).max()! + reach)
+        let maskRows = rows(finite.map(\.y).min()! - reach, finite.map(\.y).max()! + reach)
+        guard !maskColumns.isEmpty, !maskRows.isEmpty else { return }
+        let (left, right, top, bottom) = (maskColumns.lowerBound, maskColumns.upperBound, maskRows.lowerBound, maskRows.upperBound)
         let maskWidth = right - left
         var mask = [Double](repeating: 0, count: maskWidth * (bottom - top))
         let segments = points.count == 1 ? [(points[0], points[0])] : Array(zip(points, points.dropFirst()))
         for (a, b) in segments where a.x.isFinite && a.y.isFinite && b.x.isFinite && b.y.isFinite {
-            let x0 = Swift.max(left, Int((Swift.min(a.x, b.x) - reach).rounded(.down)))
-            let x1 = Swift.min(right, Int((Swift.max(a.x, b.x) + reach).rounded(.up)))
-            let y0 = Swift.max(top, Int((Swift.min(a.y, b.y) - reach).rounded(.down)))
-            let y1 = Swift.min(bottom, Int((Swift.max(a.y, b.y) + reach).rounded(.up)))
-            guard x1 > x0, y1 > y0 else { continue }
-            for y in y0..<y1 {
-                for x in x0..<x1 {
+            for y in rows(Swift.min(a.y, b.y) - reach, Swift.max(a.y, b.y) + reach) {
+                for x in columns(Swift.min(a.x, b.x) - reach, Swift.max(a.x, b.x) + reach) {
                     let distance = Canvas.distance(from: Point(x: Double(x) + 0.5, y: Double(y) + 0.5), toSegment: a, b)
                     let coverage = Swift.min(Swift.max(half + 0.5 - distance, 0), 1) * strength
                     let index = (y - top) * maskWidth + (x - left)
@@ -115,6 +109,7 @@ public struct Canvas {
     @discardableResult
     public mutating func drawText(_ text: String, at point: Point, font: Font, color: Color = .ink,
                                   alignment: TextAlignment = .topLeft, rotated: Bool = false) -> Rect {
+        guard point.x.isFinite, point.y.isFinite else { return Rect(x: point.x, y: point.y, width: 0, height: 0) }
         let bitmap = rotated ? font.render(text).rotatedCounterClockwise() : font.render(text)
         let width = Double(bitmap.width)
         let height = Double(bitmap.height)
@@ -150,6 +145,24 @@ public struct Canvas {
                 }
             }
         }
+    }
+
+    /// The columns whose pixels overlap `low…high`, cut to the canvas (empty for NaN bounds).
+    private func columns(_ low: Double, _ high: Double) -> Range<Int> {
+        Canvas.span(low, high, limit: image.width)
+    }
+
+    private func rows(_ low: Double, _ high: Double) -> Range<Int> {
+        Canvas.span(low, high, limit: image.height)
+    }
+
+    /// NOTE: clamps in Double before converting, since `Int(_:)` traps on NaN and on values
+    /// beyond Int's range, which a caller's far-off or non-finite coordinates would produce.
+    private static func span(_ low: Double, _ high: Double, limit: Int) -> Range<Int> {
+        guard !low.isNaN, !high.isNaN else { return 0..<0 }
+        let start = Int(Swift.min(Swift.max(low.rounded(.down), 0), Double(limit)))
+        let end = Int(Swift.min(Swift.max(high.rounded(.up), 0), Double(limit)))
+        return start..<Swift.max(start, end)
     }
 
     /// `pixel + (colour − pixel) · coverage · opacity`, rounded; a no-op outside canvas or clip.

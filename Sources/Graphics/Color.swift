@@ -30,7 +30,6 @@ public struct Color: Equatable, Hashable, Sendable {
     public static let ink = Color(hex: 0x262626)
     /// Grid lines and frames.
     public static let lightGray = Color(hex: 0xe5e5e5)
-    public static let gray = Color(hex: 0x808080)
 
     /// matplotlib's `tab10`, the palette series colours cycle through.
     public static let tab10: [Color] = [

@@ -61,19 +61,25 @@ public final class Font {
         return TextBitmap(checkedWidth: placed.width, height: lineHeight, coverage: coverage)
     }
 
-    /// Each glyph with its pen x, and the bitmap width: the larger of the advance and the ink.
+    /// Each glyph with its pen x in the bitmap, and the bitmap width: from the leftmost ink (or
+    /// the pen's start) to the rightmost ink (or the pen's end).
     private func layout(_ text: String) -> (glyphs: [(Glyph, Int)], width: Int) {
         var pen = 0  // 26.6 fixed point, so fractional advances do not accumulate rounding
+        var inkLeft = 0
         var inkRight = 0
         var glyphs: [(Glyph, Int)] = []
         for scalar in text.unicodeScalars {
             let glyph = self.glyph(for: scalar.properties.isWhitespace ? " " : scalar)
             let x = (pen + 32) >> 6
             glyphs.append((glyph, x))
-            inkRight = Swift.max(inkRight, x + glyph.left + glyph.width)
+            if glyph.width > 0 {
+                inkLeft = Swift.min(inkLeft, x + glyph.left)
+                inkRight = Swift.max(inkRight, x + glyph.left + glyph.width)
+            }
             pen += glyph.advance
         }
-        return (glyphs, Swift.max((pen + 32) >> 6, inkRight))
+        // A first glyph reaching left of the pen ('j') shifts everything right instead of being cut.
+        return (glyphs.map { ($0.0, $0.1 - inkLeft) }, Swift.max((pen + 32) >> 6, inkRight) - inkLeft)
     }
 
     private func glyph(for scalar: Unicode.Scalar) -> Glyph {

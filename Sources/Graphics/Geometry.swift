@@ -34,16 +34,6 @@ public struct Rect: Equatable, Sendable {
     public func contains(_ point: Point) -> Bool {
         point.x >= minX && point.x <= maxX && point.y >= minY && point.y <= maxY
     }
-
-    /// The overlap of two rectangles, nil if they do not overlap.
-    public func intersection(_ other: Rect) -> Rect? {
-        let left = Swift.max(minX, other.minX)
-        let top = Swift.max(minY, other.minY)
-        let right = Swift.min(maxX, other.maxX)
-        let bottom = Swift.min(maxY, other.maxY)
-        guard right > left, bottom > top else { return nil }
-        return Rect(x: left, y: top, width: right - left, height: bottom - top)
-    }
 }
 
 /// Where a text box sits relative to the point it is drawn at.

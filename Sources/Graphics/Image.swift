@@ -35,12 +35,15 @@ public struct Image: Equatable, Sendable {
     /// An image of one colour (its opacity becomes the alpha of an RGBA image).
     public init(width: Int, height: Int, format: Format = .rgb, color: Color = .white) throws {
         try Image.checkSize(width: width, height: height, function: "Image")
-        let alpha = UInt8((color.opacity * 255).rounded())
-        let pixel = format == .rgb ? [color.red, color.green, color.blue] : [color.red, color.green, color.blue, alpha]
+        let pixel = [color.red, color.green, color.blue, UInt8((color.opacity * 255).rounded())].prefix(format.channels)
+        var pixels = [UInt8](repeating: 0, count: width * height * format.channels)
+        for (channel, value) in pixel.enumerated() {
+            for index in stride(from: channel, to: pixels.count, by: format.channels) { pixels[index] = value }
+        }
         self.width = width
         self.height = height
         self.format = format
-        self.pixels = Array([[UInt8]](repeating: pixel, count: width * height).joined())
+        self.pixels = pixels
     }
 
     /// An image from planar floats `[channels, height, width]` in [0, 1]: 1 channel (grey, stored

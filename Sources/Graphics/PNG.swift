@@ -59,7 +59,9 @@ public enum PNG {
         }
     }
 
-    /// Decodes PNG file bytes; `name` labels errors (a path, or `<memory>`).
+    /// Decodes PNG file bytes; `name` labels errors (a path, or `<memory>`). Data cut anywhere
+    /// before the last pixel row, or damaged (bad CRC, bad compressed data), throws `invalidPNG`;
+    /// a file missing only its 12-byte `IEND` trailer is accepted, as most decoders do.
     public static func decode(_ bytes: [UInt8], name: String = "<memory>") throws -> Image {
         var control = png_image()
         control.version = snp_png_image_version()

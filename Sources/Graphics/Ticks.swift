@@ -1,8 +1,8 @@
 import Foundation
 
 /// Tick positions and their labels for one plot axis, at "nice" values: multiples of
-/// 1, 2 or 5 × 10^k on a linear axis, powers of ten (and their 2 and 5 multiples when the range is
-/// short) on a log axis.
+/// 1, 2 or 5 × 10^k on a linear axis, 1, 2 and 5 times powers of ten (or the powers alone, when
+/// the range is long) on a log axis.
 public struct Ticks: Equatable, Sendable {
     /// Tick positions in data units, ascending.
     public let values: [Double]
@@ -11,7 +11,7 @@ public struct Ticks: Equatable, Sendable {
     public let labels: [String]
 
     /// Ticks for a linear axis from `lower` to `upper`: every multiple of `niceStep` inside the
-    /// range, about `target` of them (never more).
+    /// range, about `target` of them.
     public static func linear(from lower: Double, to upper: Double, target: Int = 6) -> Ticks {
         guard lower.isFinite, upper.isFinite, upper > lower else { return Ticks(values: [], labels: []) }
         let step = niceStep(span: upper - lower, target: target)
@@ -21,20 +21,13 @@ public struct Ticks: Equatable, Sendable {
         return Ticks(values: values, labels: linearLabels(values, step: step))
     }
 
-    /// Ticks for a log axis from `lower` to `upper` (both > 0): the powers of ten inside, every
-    /// k-th one when there are more than `target`; with 1, 2 and 5 times each power when the range
-    /// spans fewer than three of them; linear ticks when even those give fewer than three.
+    /// Ticks for a log axis from `lower` to `upper` (both > 0): 1, 2 and 5 times each power of
+    /// ten inside the range when that gives 3 to `target + 1` ticks; the powers of ten alone (every
+    /// k-th one, at most `target + 1` of them) when it gives more; linear ticks when it gives fewer.
     public static func logarithmic(from lower: Double, to upper: Double, target: Int = 6) -> Ticks {
         guard lower > 0, upper.isFinite, upper > lower else { return Ticks(values: [], labels: []) }
         let firstPower = Int((log10(lower) - 1e-9).rounded(.up))
         let lastPower = Int((log10(upper) + 1e-9).rounded(.down))
-        let powerCount = lastPower - firstPower + 1
-        if powerCount >= 3 {
-            let stride = Swift.max(1, Int((Double(powerCount) / Double(Swift.max(target, 1))).rounded(.up)))
-            let start = Int((Double(firstPower) / Double(stride)).rounded(.up)) * stride
-            let powers = Array(Swift.stride(from: start, through: lastPower, by: stride))
-            return Ticks(values: powers.map { pow(10, Double($0)) }, labels: powers.map { logLabel(mantissa: 1, power: $0) })
-        }
         var values: [Double] = []
         var labels: [String] = []
         for power in (firstPower - 1)...(lastPower + 1) {
@@ -46,32 +39,45 @@ public struct Ticks: Equatable, Sendable {
                 }
             }
         }
-        return values.count >= 3 ? Ticks(values: values, labels: labels) : linear(from: lower, to: upper, target: target)
+        if values.count < 3 { return linear(from: lower, to: upper, target: target) }
+        if values.count <= target + 1 { return Ticks(values: values, labels: labels) }
+        let powerCount = lastPower - firstPower + 1
+        let stride = Swift.max(1, Int((Double(powerCount) / Double(Swift.max(target, 1) + 1)).rounded(.up)))
+        let start = Int((Double(firstPower) / Double(stride)).rounded(.up)) * stride
+        let powers = Array(Swift.stride(from: start, through: lastPower, by: stride))
+        return Ticks(values: powers.map { pow(10, Double($0)) }, labels: powers.map { logLabel(mantissa: 1, power: $0) })
     }
 
-    /// The step 1, 2 or 5 × 10^k closest above `span / target`.
+    /// The step 1, 2 or 5 × 10^k that cuts `span` into the number of intervals closest to
+    /// `target` (the larger step on a tie).
     public static func niceStep(span: Double, target: Int) -> Double {
-        let raw = span / Double(Swift.max(target, 1))
-        let magnitude = pow(10, log10(raw).rounded(.down))
-        let fraction = raw / magnitude
-        let multiple: Double = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10
-        return multiple * magnitude
+        let goal = Double(Swift.max(target, 1))
+        let magnitude = pow(10, log10(span / goal).rounded(.down))
+        let candidates = [1.0, 2, 5, 10].map { $0 * magnitude }
+        // Reversed, so that `min` keeps the larger step when two are equally close.
+        return candidates.reversed().min { abs(span / $0 - goal) < abs(span / $1 - goal) }!
     }
 
-    /// Labels for multiples of `step`: fixed-point with the decimals the step needs, or mantissa
-    /// and exponent (`1.5e6`, `2e-5`) when the largest magnitude is ≥ 1e5 or below 1e-3.
+    /// Labels for multiples of `step`: fixed-point, all with the decimals the step needs
+    /// (`0.0 0.5 1.0`, `0 20000 40000`), or mantissa and exponent with no trailing zeros
+    /// (`5e6 1e7 1.5e7`) when the largest magnitude is ≥ 1e6 or below 1e-3.
     static func linearLabels(_ values: [Double], step: Double) -> [String] {
         let stepPower = Int(log10(step).rounded(.down))
         let largest = values.map(abs).max() ?? 0
-        let scientific = largest >= 1e5 || (largest > 0 && largest < 1e-3)
-        return values.map { value in
-            guard abs(value) >= step * 1e-6 else { return "0" }
-            if scientific {
-                let power = Int(log10(abs(value)).rounded(.down))
-                let decimals = Swift.min(Swift.max(power - stepPower, 0), 6)
-                return String(format: "%.\(decimals)fe%d", value / pow(10, Double(power)), power)
+        let scientific = largest >= 1e6 || (largest > 0 && largest < 1e-3)
+        return values.map { tick in
+            // Snap the float fuzz of `i · step` (and a negative zero) before printing.
+            let value = abs(tick) < step * 1e-6 ? 0 : tick
+            guard scientific else { return String(format: "%.\(Swift.max(-stepPower, 0))f", value) }
+            guard value != 0 else { return "0" }
+            let power = Int(log10(abs(value)).rounded(.down))
+            let decimals = Swift.min(Swift.max(power - stepPower, 0), 6)
+            var mantissa = String(format: "%.\(decimals)f", value / pow(10, Double(power)))
+            if mantissa.contains(".") {
+                while mantissa.hasSuffix("0") { mantissa.removeLast() }
+                if mantissa.hasSuffix(".") { mantissa.removeLast() }
             }
-            return String(format: "%.\(Swift.max(-stepPower, 0))f", value)
+            return "\(mantissa)e\(power)"
         }
     }
 

@@ -25,7 +25,7 @@ import Testing
         let faint = Color.black.withOpacity(0.3)
         canvas.drawPolyline([Point(x: 5, y: 15), Point(x: 30, y: 15), Point(x: 55, y: 15)], color: faint, width: 3)
         #expect(canvas.image[30, 15] == canvas.image[15, 15])
-        #expect(canvas.image[15, 15].red == 179)  // 255 · 0.7, rounded
+        #expect(canvas.image[15, 15].red == 178)  // 255 · (1 − Float(0.3)) = 178.4999…
     }
 
     @Test func rectanglesCirclesAndClipping() throws {
@@ -37,6 +37,18 @@ import Testing
         canvas.clip = Rect(x: 0, y: 0, width: 10, height: 30)
         canvas.fill(Rect(x: 0, y: 10, width: 30, height: 2), color: .black)
         #expect(canvas.image[9, 10] == .black && canvas.image[10, 10] == .white)
+    }
+
+    @Test func nonFiniteAndFarOffCoordinatesDoNotTrap() throws {
+        var canvas = try Canvas(width: 20, height: 10)
+        canvas.fill(Rect(x: .nan, y: 0, width: 5, height: 5), color: .black)
+        canvas.fillCircle(center: Point(x: 1e300, y: 5), radius: 3, color: .black)
+        canvas.drawText("x", at: Point(x: .infinity, y: 0), font: Font(path: missingFontPath, pixelSize: 10))
+        #expect(canvas.image.pixels(in: canvas.image.everywhere) { $0 != .white }.isEmpty)
+        canvas.drawLine(from: Point(x: -1e300, y: -1e300), to: Point(x: 1e300, y: 1e300), color: .black)
+        canvas.drawLine(from: Point(x: -1e6, y: 5), to: Point(x: 1e6, y: 5), color: .black, width: 2)
+        canvas.fill(Rect(x: 0, y: 0, width: .infinity, height: 1), color: .black)
+        #expect(canvas.image[0, 5] == .black && canvas.image[19, 4] == .black && canvas.image[19, 0] == .black)
     }
 
     @Test(arguments: [true, false])
