@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Graphics", dependencies: ["Engine", "CPNG", "CFreeType"], path: "Sources/Graphics"),
         .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
         .target(name: "Diffusion", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/Diffusion"),
-        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/snp"),
+        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion", "Graphics"], path: "Sources/snp"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport", "CHDF5", "CPNG", "CReadline"],
