@@ -78,27 +78,6 @@ func run(_ name: String, _ make: () throws -> Row) rethrows {
 
 let g = RandomGenerator(seed: 0)
 
-// Engine matmul against a direct cblas_sgemm call on the same buffers. The direct call runs
-// OpenBLAS's own threading at the engine's thread count (the engine keeps OpenBLAS
-// single-threaded and splits the product over its own threads). NOTE: the two are timed one
-// after the other, not alternately: after a threaded call OpenBLAS's worker spin-yields for
-// ~0.1 s and would take a core from whatever runs next; the pause lets it go to sleep.
-for n in [256, 512, 1024, 2048] {
-    try run("matmul_\(n)") {
-        let a = try Tensor.randn([n, n], generator: g), b = try Tensor.randn([n, n], generator: g)
-        let engine = try measure(seconds: seconds) { _ = try Tensor.matmul(a, b) }
-        let c = Tensor.zeros([n, n])
-        snp_blas_set_threads(Int32(Threads.count))
-        let direct = measure(seconds: seconds) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                        a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c.storage.pointer, Int32(n))
-        }
-        snp_blas_set_threads(1)
-        usleep(300_000)
-        return Row(name: "matmul_\(n)", medianMs: engine, gflops: 2 * pow(Double(n), 3) / engine / 1e6, sgemmMedianMs: direct)
-    }
-}
-
 // conv2d 3×3, B=8, 64→64 channels, 32×32, padding 1.
 let convFlops = 2.0 * 8 * 64 * 64 * 9 * 32 * 32
 try run("conv2d_fwd") {
@@ -168,6 +147,28 @@ try run("mlp_train_step") {
 }
 
 try modelWorkloads(seconds: seconds, generator: g, run: run)
+
+// Engine matmul against a direct cblas_sgemm call on the same buffers. The direct call runs
+// OpenBLAS's own threading at the engine's thread count (the engine keeps OpenBLAS
+// single-threaded and splits the product over its own threads). NOTE: the two are timed one
+// after the other, not alternately: after a threaded call OpenBLAS's worker spin-yields for
+// ~0.1 s and would take a core from whatever runs next, so these rows run last.
+for n in [256, 512, 1024, 2048] {
+    try run("matmul_\(n)") {
+        let a = try Tensor.randn([n, n], generator: g), b = try Tensor.randn([n, n], generator: g)
+        let engine = try measure(seconds: seconds) { _ = try Tensor.matmul(a, b) }
+        let c = Tensor.zeros([n, n])
+        snp_blas_set_threads(Int32(Threads.count))
+        let direct = measure(seconds: seconds) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                        a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c.storage.pointer, Int32(n))
+        }
+        snp_blas_set_threads(1)
+        usleep(300_000)
+        return Row(name: "matmul_\(n)", medianMs: engine, gflops: 2 * pow(Double(n), 3) / engine / 1e6, sgemmMedianMs: direct)
+    }
+}
+
 
 if let jsonPath {
     let data = try JSONSerialization.data(withJSONObject: rows.map(\.json), options: [.prettyPrinted, .sortedKeys])
