@@ -132,3 +132,15 @@ struct ModuleTests {
         #expect(throws: ModelError.self) { try unet(Tensor.zeros([1, 4, 8, 8]), timestep: t, context: Tensor.zeros([1, 2, 11])) }
     }
 }
+
+@Suite("LoRA arguments")
+struct LoRAArgumentTests {
+    @Test func rankAndAlphaAreChecked() throws {
+        let layer = Linear(8, 4)
+        #expect(throws: ModelError.self) { try layer.attachLoRA(rank: 0, alpha: 1) }
+        #expect(throws: ModelError.self) { try layer.attachLoRA(rank: 5, alpha: 1) }
+        #expect(throws: ModelError.self) { try layer.attachLoRA(rank: 2, alpha: 0) }
+        #expect(try layer.attachLoRA(rank: 4, alpha: 8).scale == 2)
+        #expect(throws: ModelError.self) { try tinyUNet().addLoRA("no_such_layer.*", rank: 2, alpha: 2) }
+    }
+}

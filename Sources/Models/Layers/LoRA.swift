@@ -15,8 +15,9 @@ public final class LoRA: Module {
     public override var isAdapter: Bool { true }
 
     init(inFeatures: Int, outFeatures: Int, rank: Int, alpha: Float) throws {
-        guard rank >= 1, rank <= Swift.min(inFeatures, outFeatures) || rank <= inFeatures else {
-            throw ModelError.badConfig(architecture: "LoRA", reason: "rank \(rank) does not fit a \(inFeatures)→\(outFeatures) layer")
+        // A rank above min(in, out) adds parameters but no expressiveness: a mistake, not a choice.
+        guard rank >= 1, rank <= Swift.min(inFeatures, outFeatures) else {
+            throw ModelError.badConfig(architecture: "LoRA", reason: "rank must be 1…\(Swift.min(inFeatures, outFeatures)) for a \(inFeatures)→\(outFeatures) layer, got \(rank)")
         }
         guard alpha > 0 else { throw ModelError.badConfig(architecture: "LoRA", reason: "alpha must be > 0, got \(alpha)") }
         self.rank = rank
