@@ -172,3 +172,22 @@ struct ConvSplitTests {
         }
     }
 }
+
+@Suite("Losses")
+struct LossTests {
+    @Test func crossEntropyMatchesHandComputation() throws {
+        // logits [[0, ln 3]] → p = [1/4, 3/4]; target 1 → −ln(3/4)
+        let logits = try Tensor([0, Float(3).logValue, 2, 0], shape: [2, 2])
+        let loss = try Tensor.crossEntropy(logits, targets: [1, 0])
+        let expected = (-(Float(0.75)).logValue - (2 - Float(Foundation.exp(Double(2)) + 1).logValue)) / 2
+        #expect(Swift.abs(try loss.item() - expected) < 1e-6)
+        try checkGradients([sample([3, 4], seed: 1)]) { try Tensor.crossEntropy($0[0], targets: [3, 0, 2]) * 1 }
+        expectEngineError("crossEntropy", "target 4") { _ = try Tensor.crossEntropy(logits, targets: [4, 0]) }
+        expectEngineError("crossEntropy", "one target per row") { _ = try Tensor.crossEntropy(logits, targets: [1]) }
+        #expect(try Tensor.mse(Tensor([1, 3]), Tensor([0, 0])).item() == 5)
+        expectEngineError("mse") { _ = try Tensor.mse(Tensor([1]), Tensor([1, 2])) }
+    }
+}
+
+private extension Float { var logValue: Float { Foundation.log(self) } }
+import Foundation
