@@ -1,0 +1,166 @@
+import Checkpoints
+import Engine
+import Foundation
+import Models
+
+/// Reads a shapes-world image's attributes: the judge of the removal rate ("does this image still
+/// show the negative attribute?"). A small CNN — three 3×3 convolutions (two with stride 2), group
+/// norm and SiLU, a Linear layer on the flattened features, and one head per attribute kind
+/// (5 shapes, 8 colours, 2 sizes, 5 positions, 3 backgrounds) — trained with cross-entropy on the
+/// world's ground truth. images: [B, 3, side, side] in [−1, 1].
+///
+/// NOTE: the judge must be right on every attribute combination, including the pairs held out of
+/// the generators' training images; trained on the training split alone it learns "this colour is
+/// never that shape" and misreads held-out pairs (2 % shape accuracy, measured). So it trains on
+/// both splits (7 : 1, the split sizes) and is measured on samples it never saw
+/// (`evaluationStart` onwards).
+public final class AttributeClassifier: Module {
+    public let side: Int
+    let conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d, norm3: GroupNorm
+    let hidden: Linear, heads: Linear
+
+    /// Classes per attribute kind, in `ShapeAttributes.Kind` order.
+    static let classCounts: [(ShapeAttributes.Kind, Int)] = [
+        (.shape, ShapeAttributes.Shape.allCases.count), (.colour, ShapeAttributes.Colour.allCases.count),
+        (.size, ShapeAttributes.Size.allCases.count), (.position, ShapeAttributes.Position.allCases.count),
+        (.background, ShapeAttributes.Background.allCases.count),
+    ]
+
+    public init(side: Int, seed: UInt64 = 0) throws {
+        guard side >= 8, side % 4 == 0 else {
+            throw DiffusionError.invalidArgument(name: "attribute classifier", reason: "side must be a multiple of 4 ≥ 8, got \(side)")
+        }
+        self.side = side
+        (conv1, norm1, conv2, norm2, conv3, norm3, hidden, heads) = try Initialization.withSeed(seed) {
+            (Conv2d(3, 32, kernelSize: 3, padding: 1), try GroupNorm(groups: 8, channels: 32),
+             Conv2d(32, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
+             Conv2d(64, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
+             Linear(64 * (side / 4) * (side / 4), 128),
+             Linear(128, AttributeClassifier.classCounts.reduce(0) { $0 + $1.1 }))
+        }
+        super.init()
+        for (name, m) in [("conv1", conv1), ("norm1", norm1), ("conv2", conv2), ("norm2", norm2), ("conv3", conv3),
+                          ("norm3", norm3), ("hidden", hidden), ("heads", heads)] as [(String, Module)] { child(name, m) }
+    }
+
+    /// Logits per attribute kind: [B, classes of that kind].
+    public func logits(_ images: Tensor) throws -> [(kind: ShapeAttributes.Kind, logits: Tensor)] {
+        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == side, images.shape[3] == side else {
+            throw DiffusionError.shapeMismatch(what: "attribute classifier input", shapes: [images.shape, [-1, 3, side, side]],
+                                               reason: "images must be [B, 3, \(side), \(side)]")
+        }
+        var h = try norm1(conv1(images)).silu()
+        h = try norm2(conv2(h)).silu()
+        h = try norm3(conv3(h)).silu()
+        let all = try heads(hidden(h.flatten(from: 1)).silu())
+        let pieces = try all.split(sizes: AttributeClassifier.classCounts.map(\.1), axis: 1)
+        return zip(AttributeClassifier.classCounts, pieces).map { ($0.0, $1) }
+    }
+
+    /// The summed cross-entropy of all five heads against the true attributes.
+    public func loss(_ images: Tensor, _ attributes: [ShapeAttributes]) throws -> Tensor {
+        var total: Tensor?
+        for (kind, logits) in try logits(images) {
+            let targets = attributes.map { AttributeClassifier.index(of: $0, kind) }
+            let ce = try Tensor.crossEntropy(logits, targets: targets)
+            total = try total.map { try $0 + ce } ?? ce
+        }
+        return total!
+    }
+
+    /// The most likely attributes of each image.
+    public func predict(_ images: Tensor) throws -> [ShapeAttributes] {
+        let heads = try noGrad { try logits(images) }
+        let picks = try heads.map { try $0.logits.argmax(axis: 1).scalars.map { Int($0) } }
+        return (0..<images.shape[0]).map { i in
+            ShapeAttributes(shape: ShapeAttributes.Shape.allCases[picks[0][i]], colour: ShapeAttributes.Colour.allCases[picks[1][i]],
+                            size: ShapeAttributes.Size.allCases[picks[2][i]], position: ShapeAttributes.Position.allCases[picks[3][i]],
+                            background: ShapeAttributes.Background.allCases[picks[4][i]])
+        }
+    }
+
+    static func index(of a: ShapeAttributes, _ kind: ShapeAttributes.Kind) -> Int {
+        switch kind {
+        case .shape: return ShapeAttributes.Shape.allCases.firstIndex(of: a.shape)!
+        case .colour: return ShapeAttributes.Colour.allCases.firstIndex(of: a.colour)!
+        case .size: return ShapeAttributes.Size.allCases.firstIndex(of: a.size)!
+        case .position: return ShapeAttributes.Position.allCases.firstIndex(of: a.position)!
+        case .background: return ShapeAttributes.Background.allCases.firstIndex(of: a.background)!
+        }
+    }
+
+    /// Where evaluation samples start: far past any index training reaches.
+    public static let evaluationStart = 1 << 30
+
+    /// A batch covering every attribute combination: 7/8 from the training split, 1/8 from the
+    /// held-out split, from sample `start` on.
+    static func mixedBatch(_ world: ShapesWorld, _ count: Int, start: Int) throws -> ShapesBatch {
+        let heldOut = Swift.max(1, count / 8), seen = count - heldOut
+        let a = try world.batch(seen, split: .train, start: start * 7 / 8), b = try world.batch(heldOut, split: .test, start: start / 8)
+        return ShapesBatch(images: try Tensor.concat([a.images, b.images]), captions: a.captions + b.captions,
+                           attributes: a.attributes + b.attributes)
+    }
+
+    /// Fraction of correct predictions per attribute kind on `count` samples the classifier never
+    /// trained on (both splits, 7 : 1), or on one split when `split` is given.
+    public func accuracy(world: ShapesWorld, count: Int, split: ShapesWorld.Split? = nil,
+                         start: Int = AttributeClassifier.evaluationStart) throws -> [ShapeAttributes.Kind: Double] {
+        var correct = [ShapeAttributes.Kind: Int]()
+        for first in stride(from: start, to: start + count, by: 256) {
+            let n = Swift.min(256, start + count - first)
+            let batch = try split.map { try world.batch(n, split: $0, start: first) } ?? AttributeClassifier.mixedBatch(world, n, start: first)
+            for (p, t) in zip(try predict(batch.images), batch.attributes) {
+                for kind in ShapeAttributes.Kind.allCases where p.value(of: kind) == t.value(of: kind) { correct[kind, default: 0] += 1 }
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: ShapeAttributes.Kind.allCases.map { ($0, Double(correct[$0, default: 0]) / Double(count)) })
+    }
+
+    /// Trains on both splits (see the NOTE above) with AdamW; `progress(step, loss)` after every step.
+    /// Returns the loss of each step.
+    @discardableResult
+    public func train(world: ShapesWorld, steps: Int, batchSize: Int = 64, learningRate: Float = 2e-3,
+                      progress: (Int, Float) -> Void = { _, _ in }) throws -> [Float] {
+        guard world.side == side else {
+            throw DiffusionError.invalidArgument(name: "attribute classifier", reason: "built for side \(side), the world draws \(world.side)")
+        }
+        train()
+        defer { eval() }
+        let optimizer = try AdamW(parameters: namedParameters().map(\.tensor), learningRate: learningRate, weightDecay: 1e-4)
+        let schedule = CosineSchedule(rate: learningRate, totalSteps: steps, warmupSteps: Swift.min(50, steps / 10))
+        var losses: [Float] = []
+        for step in 0..<steps {
+            let batch = try AttributeClassifier.mixedBatch(world, batchSize, start: step * batchSize)
+            optimizer.learningRate = schedule.learningRate(at: step)
+            optimizer.zeroGrad()
+            let l = try loss(batch.images, batch.attributes)
+            try l.backward()
+            try optimizer.step()
+            losses.append(try l.item())
+            progress(step, losses.last!)
+        }
+        return losses
+    }
+
+    public static let architecture = "ShapesAttributeClassifier"
+
+    /// Saves the weights as a Snoopi checkpoint (architecture `ShapesAttributeClassifier`).
+    public func save(to path: String) throws {
+        try Checkpoint(architecture: Self.architecture, config: "{\"side\": \(side)}", tensors: NamedTensors(stateDict())).save(path)
+    }
+
+    /// Loads a classifier saved with `save(to:)`.
+    public static func load(_ path: String) throws -> AttributeClassifier {
+        let checkpoint = try Checkpoint.load(path, loadTraining: false)
+        guard checkpoint.architecture == architecture else {
+            throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
+        }
+        guard let side = try checkpoint.configDictionary()["side"] as? Int else {
+            throw DiffusionError.invalidArgument(name: path, reason: "config has no integer \"side\"")
+        }
+        let classifier = try AttributeClassifier(side: side)
+        try classifier.load(checkpoint.tensors.dictionary)
+        classifier.eval()
+        return classifier
+    }
+}
