@@ -109,3 +109,20 @@ struct AttributeClassifierTests {
         #expect(throws: DiffusionError.self) { try classifier.train(world: try ShapesWorld(side: 32), steps: 1) }
     }
 }
+
+@Suite("Shipped checkpoints")
+struct ShippedCheckpointTests {
+    /// The repository's root, from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The shipped 16-px classifier loads and reads unseen samples (held-out pairs included).
+    @Test func shippedClassifierReadsUnseenSamples() throws {
+        let path = Self.root.appendingPathComponent("Notebooks/checkpoints/shapes-classifier-16.h5").path
+        let classifier = try AttributeClassifier.load(path)
+        let world = try ShapesWorld(side: 16, seed: 0)
+        for (kind, value) in try classifier.accuracy(world: world, count: 256, split: .test, start: 5_000_000) {
+            #expect(value >= 0.98, "\(kind): \(value)")
+        }
+        #expect(throws: (any Error).self) { try AttributeClassifier.load(Self.root.appendingPathComponent("Notebooks/README.md").path) }
+    }
+}
