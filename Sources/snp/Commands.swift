@@ -18,6 +18,7 @@ enum SnpCommand {
         ("convert", Entry(summary: "MODEL_DIR OUT.h5 | --to-diffusers IN.h5 OUT_DIR [--dtype float16]", run: convertCommand)),
         ("world", Entry(summary: "[--side 32] [--count 16] [--split train|test] [--grid OUT.png] — samples of the shapes world", run: worldCommand)),
         ("train-classifier", Entry(summary: "[--side 16] [--steps 1000] [--batch 64] --out PATH.h5 — the removal-rate judge", run: trainClassifierCommand)),
+        ("train-clip", Entry(summary: "[--side 16] [--steps 1000] --out PATH.h5 — the shapes world's contrastive encoder", run: trainCLIPCommand)),
         ("kernels", Entry(summary: "the OpenBLAS kernels in use and why, the thread count", run: kernelsCommand)),
         ("inspect", Entry(summary: "M.h5 — architecture, config, tensor and parameter counts", run: inspectCommand)),
         ("forward", Entry(summary: "--checkpoint M.h5 --inputs IN.h5 --out OUT.h5 [--nasa-alpha A] [--nasa-layers GLOB]", run: forwardCommand)),

@@ -126,3 +126,38 @@ struct ShippedCheckpointTests {
         #expect(throws: (any Error).self) { try AttributeClassifier.load(Self.root.appendingPathComponent("Notebooks/README.md").path) }
     }
 }
+
+@Suite("The shapes world's contrastive encoder")
+struct ShapesCLIPTests {
+    /// The shipped encoder (2,000 steps) matches images to captions by colour, size and background
+    /// zero-shot, also on the held-out pairs; shape only on pairs seen in training (Docs/results.md).
+    @Test func shippedEncoderZeroShot() throws {
+        let clip = try ShapesCLIP.load(ShippedCheckpointTests.root.appendingPathComponent("Notebooks/checkpoints/shapes-clip-16.h5").path)
+        let world = try ShapesWorld(side: 16, seed: 0)
+        let heldOut = try clip.zeroShotAccuracy(world: world, count: 256, split: .test)
+        for kind in [ShapeAttributes.Kind.colour, .size, .background] { #expect(heldOut[kind]! > 0.95, "\(kind): \(heldOut[kind]!)") }
+        #expect(heldOut[.position]! > 0.9)
+        let seen = try clip.zeroShotAccuracy(world: world, count: 256, split: .train)
+        #expect(seen[.shape]! > 0.35, "shape on seen pairs: \(seen[.shape]!)")
+        // Text features for a teacher's cross-attention: one row per token.
+        #expect(try clip.context(["a red circle", "a shape"]).shape == [2, 16, 64])
+    }
+
+    @Test func trainsSavesAndLoads() throws {
+        let world = try ShapesWorld(side: 16, seed: 2)
+        let clip = try ShapesCLIP(side: 16, seed: 1)
+        let losses = try clip.train(world: world, steps: 30, batchSize: 32)
+        #expect(losses.suffix(5).reduce(0, +) < losses.prefix(5).reduce(0, +))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clip-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try clip.save(to: path)
+        let loaded = try ShapesCLIP.load(path)
+        let images = try world.batch(4).images
+        let same = try noGrad { try loaded.encodeImage(images).scalars == clip.encodeImage(images).scalars
+            && loaded.encodeText(["a red circle"]).scalars == clip.encodeText(["a red circle"]).scalars }
+        #expect(same)
+        #expect(throws: DiffusionError.self) { try ShapesCLIP(side: 10) }
+        #expect(throws: DiffusionError.self) { try clip.encodeImage(Tensor.zeros([1, 3, 32, 32])) }
+        #expect(throws: (any Error).self) { try ShapesCLIP.load(ShippedCheckpointTests.root.appendingPathComponent("Notebooks/checkpoints/shapes-classifier-16.h5").path) }
+    }
+}

@@ -101,7 +101,10 @@ public final class CLIPTextModel: Module {
         self.config = c
         let (v, d, p) = (vocabularySize, hiddenSize, maxPositions)
         (tokenEmbedding, positionEmbedding, layers, finalLayerNorm) = Initialization.withSeed(seed) {
-            (Embedding(v, d), Embedding(p, d),
+            // transformers' CLIP initialisation (std 0.02): with N(0, 1) embeddings the residual
+            // stream at the end token is its own embedding and position, and a freshly trained
+            // encoder learns caption length instead of words (measured on the shapes world).
+            (Embedding(v, d, std: 0.02), Embedding(p, d, std: 0.02),
              ModuleList((0..<count).map { _ in CLIPEncoderLayer(dim: d, heads: heads, intermediate: intermediate, eps: eps, activation: act) }),
              LayerNorm(d, eps: eps))
         }

@@ -5,8 +5,9 @@ import Engine
 public final class Embedding: Module {
     public let weight: Tensor
 
-    public init(_ count: Int, _ dim: Int) {
-        weight = Initialization.normal([count, dim], std: 1)
+    /// Weights drawn from N(0, std²): 1 as `nn.Embedding`; transformers' CLIP uses 0.02.
+    public init(_ count: Int, _ dim: Int, std: Float = 1) {
+        weight = Initialization.normal([count, dim], std: std)
         super.init()
         parameter("weight", weight)
     }

@@ -1,0 +1,171 @@
+import Checkpoints
+import Engine
+import Foundation
+import Models
+
+/// The shapes world's own CLIP (Radford et al. 2021) in miniature: a text tower — transformers'
+/// `CLIPTextModel` over the world's word tokens, the frozen text encoder of the world's teachers
+/// as CLIP's is for Stable Diffusion — and an image tower — a small CNN — trained with the
+/// symmetric contrastive (InfoNCE) loss and a learned temperature. The image tower gives the CLIP
+/// score, the features for Fréchet distance, and SBv2's clamped CLIP loss.
+public final class ShapesCLIP: Module {
+    public static let architecture = "ShapesCLIP"
+    public let side: Int, width: Int
+    public let tokenizer: WordTokenizer
+    public let text: CLIPTextModel
+    let textProjection: Linear
+    let conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d, norm3: GroupNorm
+    let imageHidden: Linear, imageProjection: Linear
+    /// log(1/temperature), learned (CLIP's `logit_scale`, initialised at log(1/0.07)).
+    public let logitScale: Tensor
+
+    public init(side: Int, width: Int = 64, seed: UInt64 = 0) throws {
+        guard side >= 8, side % 4 == 0 else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "side must be a multiple of 4 ≥ 8, got \(side)")
+        }
+        self.side = side
+        self.width = width
+        tokenizer = WordTokenizer(words: CaptionGrammar.vocabulary, maxLength: 16)
+        let config = ModelConfig(architecture: CLIPTextModel.architecture, values: [
+            "vocab_size": tokenizer.vocabularySize, "hidden_size": width, "intermediate_size": 2 * width,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": tokenizer.maxLength,
+            "hidden_act": "gelu", "eos_token_id": tokenizer.eos, "bos_token_id": tokenizer.bos, "pad_token_id": tokenizer.pad,
+        ])
+        (text, textProjection, conv1, norm1, conv2, norm2, conv3, norm3, imageHidden, imageProjection) = try Initialization.withSeed(seed) {
+            (try CLIPTextModel(config: config, seed: seed), Linear(width, width, bias: false),
+             Conv2d(3, 32, kernelSize: 3, padding: 1), try GroupNorm(groups: 8, channels: 32),
+             Conv2d(32, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
+             Conv2d(64, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
+             Linear(64 * (side / 4) * (side / 4), 128), Linear(128, width, bias: false))
+        }
+        logitScale = try Tensor([Float(Foundation.log(Double(1 / 0.07)))], shape: [1])
+        super.init()
+        for (name, m) in [("text", text), ("text_projection", textProjection), ("conv1", conv1), ("norm1", norm1), ("conv2", conv2),
+                          ("norm2", norm2), ("conv3", conv3), ("norm3", norm3), ("image_hidden", imageHidden),
+                          ("image_projection", imageProjection)] as [(String, Module)] { child(name, m) }
+        parameter("logit_scale", logitScale)
+    }
+
+    /// Token ids [B, 16] of captions.
+    public func tokens(_ captions: [String]) throws -> Tensor {
+        try Tensor(captions.flatMap { tokenizer.encode($0).map(Float.init) }, shape: [captions.count, tokenizer.maxLength])
+    }
+
+    /// The per-token text features [B, 16, width]: what a teacher's cross-attention reads.
+    public func context(_ captions: [String]) throws -> Tensor { try text(tokens(captions)).lastHiddenState }
+
+    /// Unit-length text embeddings [B, width] (the hidden state at each caption's end token).
+    public func encodeText(_ captions: [String]) throws -> Tensor {
+        let (last, _) = try text(tokens(captions))
+        let rows = captions.enumerated().map { i, caption in
+            i * tokenizer.maxLength + (tokenizer.encode(caption).firstIndex(of: tokenizer.eos) ?? 0)
+        }
+        let pooled = try last.reshape([-1, width]).indexSelect(axis: 0, indices: rows)
+        return try normalize(textProjection(pooled))
+    }
+
+    /// Image features before projection [B, 128]: the space Fréchet distance is measured in.
+    public func imageFeatures(_ images: Tensor) throws -> Tensor {
+        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == side, images.shape[3] == side else {
+            throw DiffusionError.shapeMismatch(what: "ShapesCLIP image input", shapes: [images.shape, [-1, 3, side, side]],
+                                               reason: "images must be [B, 3, \(side), \(side)]")
+        }
+        var h = try norm1(conv1(images)).silu()
+        h = try norm2(conv2(h)).silu()
+        h = try norm3(conv3(h)).silu()
+        return try imageHidden(h.flatten(from: 1)).silu()
+    }
+
+    /// Unit-length image embeddings [B, width].
+    public func encodeImage(_ images: Tensor) throws -> Tensor { try normalize(imageProjection(imageFeatures(images))) }
+
+    func normalize(_ x: Tensor) throws -> Tensor { try x / (x.square().sum(axes: [1], keepDims: true) + 1e-12).sqrt() }
+
+    /// CLIP's symmetric cross-entropy over the batch's image–caption similarity matrix, with every
+    /// caption identical to an image's own counted as a positive (the world's captions repeat —
+    /// "a photo of a shape" — and treating a repeat as a negative gives conflicting targets).
+    public func contrastiveLoss(_ images: Tensor, _ captions: [String]) throws -> Tensor {
+        let logits = try Tensor.matmul(encodeImage(images), encodeText(captions), transposeB: true) * logitScale.exp()
+        let n = captions.count
+        var weights = [Float](repeating: 0, count: n * n)
+        for i in 0..<n {
+            let same = (0..<n).filter { captions[$0] == captions[i] }
+            for j in same { weights[i * n + j] = 1 / Float(same.count) }
+        }
+        let targets = try Tensor(weights, shape: [n, n])  // symmetric
+        let imageToText = try -(logits.logSoftmax(axis: 1) * targets).sum(axes: [1]).mean()
+        let textToImage = try -(logits.logSoftmax(axis: 0) * targets).sum(axes: [0]).mean()
+        return try (imageToText + textToImage) * 0.5
+    }
+
+    /// Trains both towers on the world's training split with AdamW. `progress(step, loss)` after each step.
+    @discardableResult
+    public func train(world: ShapesWorld, steps: Int, batchSize: Int = 64, learningRate: Float = 1e-3,
+                      progress: (Int, Float) -> Void = { _, _ in }) throws -> [Float] {
+        guard world.side == side else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "built for side \(side), the world draws \(world.side)")
+        }
+        train()
+        defer { eval() }
+        let optimizer = try AdamW(parameters: namedParameters().map(\.tensor), learningRate: learningRate, weightDecay: 1e-4)
+        let schedule = CosineSchedule(rate: learningRate, totalSteps: steps, warmupSteps: Swift.min(50, steps / 10))
+        let maxScale = Float(Foundation.log(Double(100)))
+        var losses: [Float] = []
+        for step in 0..<steps {
+            let batch = try world.batch(batchSize, split: .train, start: step * batchSize)
+            optimizer.learningRate = schedule.learningRate(at: step)
+            optimizer.zeroGrad()
+            let loss = try contrastiveLoss(batch.images, batch.captions)
+            try loss.backward()
+            try clipGradNorm(optimizer.parameters, maxNorm: 1)
+            try optimizer.step()
+            // CLIP clamps the temperature so logits stay ≤ 100.
+            try logitScale.assign(try noGrad { try logitScale.clamp(min: 0, max: maxScale) })
+            losses.append(try loss.item())
+            progress(step, losses.last!)
+        }
+        return losses
+    }
+
+    /// Zero-shot attribute accuracy: each image is matched against "a red shape"-style captions
+    /// naming only that attribute, one per possible value; the best match is the answer.
+    public func zeroShotAccuracy(world: ShapesWorld, count: Int, split: ShapesWorld.Split = .test) throws -> [ShapeAttributes.Kind: Double] {
+        let example = ShapeAttributes(shape: .circle, colour: .red, size: .small, position: .center, background: .white)
+        var result: [ShapeAttributes.Kind: Double] = [:]
+        let batch = try world.batch(count, split: split, start: 1 << 30)
+        let images = try noGrad { try encodeImage(batch.images) }
+        for kind in ShapeAttributes.Kind.allCases {
+            let values = ShapeAttributes.all.filter { a in
+                ShapeAttributes.Kind.allCases.allSatisfy { $0 == kind || a.value(of: $0) == example.value(of: $0) }
+            }
+            let prompts = values.map { CaptionGrammar.caption($0, mentioning: [kind]) }
+            let texts = try noGrad { try encodeText(prompts) }
+            let best = try noGrad { try Tensor.matmul(images, texts, transposeB: true).argmax(axis: 1) }.scalars.map { Int($0) }
+            let correct = zip(best, batch.attributes).filter { values[$0.0].value(of: kind) == $0.1.value(of: kind) }.count
+            result[kind] = Double(correct) / Double(count)
+        }
+        return result
+    }
+
+    /// Saves the weights (architecture `ShapesCLIP`, config with side and width).
+    public func save(to path: String) throws {
+        try Checkpoint(architecture: Self.architecture, config: "{\"side\": \(side), \"width\": \(width)}",
+                       tensors: NamedTensors(stateDict())).save(path)
+    }
+
+    /// Loads an encoder saved with `save(to:)`.
+    public static func load(_ path: String) throws -> ShapesCLIP {
+        let checkpoint = try Checkpoint.load(path, loadTraining: false)
+        guard checkpoint.architecture == architecture else {
+            throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
+        }
+        let config = try checkpoint.configDictionary()
+        guard let side = config["side"] as? Int, let width = config["width"] as? Int else {
+            throw DiffusionError.invalidArgument(name: path, reason: "config needs integer \"side\" and \"width\"")
+        }
+        let model = try ShapesCLIP(side: side, width: width)
+        try model.load(checkpoint.tensors.dictionary)
+        model.eval()
+        return model
+    }
+}
