@@ -88,8 +88,3 @@ extension Tensor {
         return out
     }
 }
-
-@inline(__always) func sigmoidScalar(_ x: Float) -> Float {
-    // Stable for large |x|: never exponentiates a large positive number.
-    x >= 0 ? 1 / (1 + Foundation.exp(-x)) : { let e = Foundation.exp(x); return e / (1 + e) }()
-}

@@ -31,80 +31,73 @@ func worldCommand(_ words: [String]) throws -> Int32 {
     return ExitCode.ok
 }
 
-/// `snp train-classifier [--side 16] [--steps 1000] [--batch 64] [--seed 0] --out PATH.h5`: trains
-/// the shapes world's attribute classifier (the removal-rate judge), with progress, then reports
-/// its accuracy per attribute on unseen samples (all combinations, and the held-out pairs alone).
-func trainClassifierCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["side", "steps", "batch", "seed", "out"])
-    func integer(_ name: String, _ fallback: Int) throws -> Int {
-        guard let text = args.value(name) else { return fallback }
-        guard let n = Int(text), n >= 0 else { throw UsageError(message: "--\(name) must be a non-negative integer, got '\(text)'") }
-        return n
+/// The options both world-model training commands take:
+/// `[--side 16] [--steps 1000] [--batch 64] [--seed 0] --out PATH.h5`.
+struct WorldTrainingOptions {
+    let side: Int, steps: Int, batch: Int, seed: Int, out: String
+
+    init(_ words: [String]) throws {
+        var args = try Arguments(words, valued: ["side", "steps", "batch", "seed", "out"])
+        func integer(_ name: String, _ fallback: Int) throws -> Int {
+            guard let text = args.value(name) else { return fallback }
+            guard let n = Int(text), n >= 0 else { throw UsageError(message: "--\(name) must be a non-negative integer, got '\(text)'") }
+            return n
+        }
+        (side, steps, batch, seed) = (try integer("side", 16), try integer("steps", 1000), try integer("batch", 64), try integer("seed", 0))
+        out = try args.required("out")
+        try args.finish(positionalCount: 0...0)
+        guard steps >= 1, batch >= 8 else { throw UsageError(message: "--steps must be ≥ 1 and --batch ≥ 8") }
     }
-    let side = try integer("side", 16), steps = try integer("steps", 1000), batch = try integer("batch", 64), seed = try integer("seed", 0)
-    let out = try args.required("out")
-    try args.finish(positionalCount: 0...0)
-    guard steps >= 1, batch >= 8 else { throw UsageError(message: "--steps must be ≥ 1 and --batch ≥ 8") }
-    let world = try ShapesWorld(side: side, seed: UInt64(seed))
-    let classifier = try AttributeClassifier(side: side, seed: UInt64(seed))
-    let start = Date()
-    var last = start
-    try classifier.train(world: world, steps: steps, batchSize: batch) { step, loss in
-        let now = Date()
-        guard now.timeIntervalSince(last) >= 5 || step == steps - 1 else { return }
-        last = now
-        let rate = Double(step + 1) / now.timeIntervalSince(start)
-        FileHandle.standardError.write(Data(String(format: "step %d/%d  loss %.4f  %.1f steps/s  ETA %.0f s\n",
-                                                   step + 1, steps, loss, rate, Double(steps - step - 1) / rate).utf8))
+
+    /// Runs `train` with a progress line on stderr at most every 5 s (steps/s, ETA, loss), then
+    /// prints the time and where the model was saved.
+    func run(_ train: ((Int, Float) -> Void) throws -> Void, save: () throws -> Void) throws {
+        let start = Date()
+        var last = start
+        try train { step, loss in
+            let now = Date()
+            guard now.timeIntervalSince(last) >= 5 || step == steps - 1 else { return }
+            last = now
+            let rate = Double(step + 1) / now.timeIntervalSince(start)
+            FileHandle.standardError.write(Data(String(format: "step %d/%d  loss %.4f  %.1f steps/s  ETA %.0f s\n",
+                                                       step + 1, steps, loss, rate, Double(steps - step - 1) / rate).utf8))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        try save()
+        print("trained \(steps) steps of \(batch) in \(String(format: "%.0f", seconds)) s; saved \(out)")
     }
-    let seconds = Date().timeIntervalSince(start)
-    try classifier.save(to: out)
-    let all = try classifier.accuracy(world: world, count: 4000)
-    let heldOut = try classifier.accuracy(world: world, count: 2000, split: .test)
-    print("trained \(steps) steps of \(batch) in \(String(format: "%.0f", seconds)) s; saved \(out)")
-    print("| attribute | unseen samples, all combinations (4,000) | held-out shape–colour pairs (2,000) |")
-    print("|---|---:|---:|")
+}
+
+/// A Markdown table of per-attribute accuracies, one column per measurement.
+func printAccuracyTable(_ columns: [(title: String, values: [ShapeAttributes.Kind: Double])]) {
+    print("| attribute | " + columns.map(\.title).joined(separator: " | ") + " |")
+    print("|---|" + String(repeating: "---:|", count: columns.count))
     for kind in ShapeAttributes.Kind.allCases {
-        print("| \(kind.rawValue) | \(String(format: "%.2f %%", 100 * all[kind]!)) | \(String(format: "%.2f %%", 100 * heldOut[kind]!)) |")
+        print("| \(kind.rawValue) | " + columns.map { String(format: "%.2f %%", 100 * $0.values[kind]!) }.joined(separator: " | ") + " |")
     }
+}
+
+/// `snp train-classifier [options]`: trains the shapes world's attribute classifier (the
+/// removal-rate judge), then reports its accuracy per attribute on unseen samples (all
+/// combinations, and the held-out pairs alone).
+func trainClassifierCommand(_ words: [String]) throws -> Int32 {
+    let o = try WorldTrainingOptions(words)
+    let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
+    let classifier = try AttributeClassifier(side: o.side, seed: UInt64(o.seed))
+    try o.run({ try classifier.train(world: world, steps: o.steps, batchSize: o.batch, progress: $0) }, save: { try classifier.save(to: o.out) })
+    printAccuracyTable([("unseen samples, all combinations (4,000)", try classifier.accuracy(world: world, count: 4000)),
+                        ("held-out shape–colour pairs (2,000)", try classifier.accuracy(world: world, count: 2000, split: .test))])
     return ExitCode.ok
 }
 
-/// `snp train-clip [--side 16] [--steps 1000] [--batch 64] [--seed 0] --out PATH.h5`: trains the
-/// shapes world's contrastive encoder (the teachers' text encoder; the image tower gives CLIP
-/// score and FD features), with progress, then reports zero-shot attribute accuracy.
+/// `snp train-clip [options]`: trains the shapes world's contrastive encoder (the teachers' text
+/// encoder; the image tower gives CLIP score and FD features), then reports zero-shot accuracy.
 func trainCLIPCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["side", "steps", "batch", "seed", "out"])
-    func integer(_ name: String, _ fallback: Int) throws -> Int {
-        guard let text = args.value(name) else { return fallback }
-        guard let n = Int(text), n >= 0 else { throw UsageError(message: "--\(name) must be a non-negative integer, got '\(text)'") }
-        return n
-    }
-    let side = try integer("side", 16), steps = try integer("steps", 1000), batch = try integer("batch", 64), seed = try integer("seed", 0)
-    let out = try args.required("out")
-    try args.finish(positionalCount: 0...0)
-    guard steps >= 1, batch >= 8 else { throw UsageError(message: "--steps must be ≥ 1 and --batch ≥ 8") }
-    let world = try ShapesWorld(side: side, seed: UInt64(seed))
-    let clip = try ShapesCLIP(side: side, seed: UInt64(seed))
-    let start = Date()
-    var last = start
-    try clip.train(world: world, steps: steps, batchSize: batch) { step, loss in
-        let now = Date()
-        guard now.timeIntervalSince(last) >= 5 || step == steps - 1 else { return }
-        last = now
-        let rate = Double(step + 1) / now.timeIntervalSince(start)
-        FileHandle.standardError.write(Data(String(format: "step %d/%d  loss %.4f  %.1f steps/s  ETA %.0f s\n",
-                                                   step + 1, steps, loss, rate, Double(steps - step - 1) / rate).utf8))
-    }
-    let seconds = Date().timeIntervalSince(start)
-    try clip.save(to: out)
-    let heldOut = try clip.zeroShotAccuracy(world: world, count: 2000, split: .test)
-    let seen = try clip.zeroShotAccuracy(world: world, count: 2000, split: .train)
-    print("trained \(steps) steps of \(batch) in \(String(format: "%.0f", seconds)) s; saved \(out)")
-    print("| attribute | zero-shot, unseen training-split samples (2,000) | zero-shot, held-out pairs and template (2,000) |")
-    print("|---|---:|---:|")
-    for kind in ShapeAttributes.Kind.allCases {
-        print("| \(kind.rawValue) | \(String(format: "%.2f %%", 100 * seen[kind]!)) | \(String(format: "%.2f %%", 100 * heldOut[kind]!)) |")
-    }
+    let o = try WorldTrainingOptions(words)
+    let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
+    let clip = try ShapesCLIP(side: o.side, seed: UInt64(o.seed))
+    try o.run({ try clip.train(world: world, steps: o.steps, batchSize: o.batch, progress: $0) }, save: { try clip.save(to: o.out) })
+    printAccuracyTable([("zero-shot, unseen training-split samples (2,000)", try clip.zeroShotAccuracy(world: world, count: 2000, split: .train)),
+                        ("zero-shot, held-out pairs and template (2,000)", try clip.zeroShotAccuracy(world: world, count: 2000, split: .test))])
     return ExitCode.ok
 }

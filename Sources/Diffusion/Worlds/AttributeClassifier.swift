@@ -124,42 +124,24 @@ public final class AttributeClassifier: Module {
         guard world.side == side else {
             throw DiffusionError.invalidArgument(name: "attribute classifier", reason: "built for side \(side), the world draws \(world.side)")
         }
-        train()
-        defer { eval() }
-        let optimizer = try AdamW(parameters: namedParameters().map(\.tensor), learningRate: learningRate, weightDecay: 1e-4)
-        let schedule = CosineSchedule(rate: learningRate, totalSteps: steps, warmupSteps: Swift.min(50, steps / 10))
-        var losses: [Float] = []
-        for step in 0..<steps {
+        return try trainWithAdamW(steps: steps, learningRate: learningRate, loss: { step in
             let batch = try AttributeClassifier.mixedBatch(world, batchSize, start: step * batchSize)
-            optimizer.learningRate = schedule.learningRate(at: step)
-            optimizer.zeroGrad()
-            let l = try loss(batch.images, batch.attributes)
-            try l.backward()
-            try optimizer.step()
-            losses.append(try l.item())
-            progress(step, losses.last!)
-        }
-        return losses
+            return try loss(batch.images, batch.attributes)
+        }, progress: progress)
     }
 
     public static let architecture = "ShapesAttributeClassifier"
 
     /// Saves the weights as a Snoopi checkpoint (architecture `ShapesAttributeClassifier`).
     public func save(to path: String) throws {
-        try Checkpoint(architecture: Self.architecture, config: "{\"side\": \(side)}", tensors: NamedTensors(stateDict())).save(path)
+        try saveWorldModel(architecture: Self.architecture, config: ["side": side], to: path)
     }
 
     /// Loads a classifier saved with `save(to:)`.
     public static func load(_ path: String) throws -> AttributeClassifier {
-        let checkpoint = try Checkpoint.load(path, loadTraining: false)
-        guard checkpoint.architecture == architecture else {
-            throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
-        }
-        guard let side = try checkpoint.configDictionary()["side"] as? Int else {
-            throw DiffusionError.invalidArgument(name: path, reason: "config has no integer \"side\"")
-        }
-        let classifier = try AttributeClassifier(side: side)
-        try classifier.load(checkpoint.tensors.dictionary)
+        let (tensors, config) = try loadWorldModel(path, architecture: architecture, keys: ["side"])
+        let classifier = try AttributeClassifier(side: config["side"]!)
+        try classifier.load(tensors)
         classifier.eval()
         return classifier
     }

@@ -6,6 +6,9 @@ public struct CaptionGrammar: Sendable {
         case plain = "a {}", photo = "a photo of a {}", image = "an image of a {}", picture = "a picture of a {}"
     }
 
+    /// The world's word-level tokenizer: every grammar word, sequences of 16 ids.
+    public static var tokenizer: WordTokenizer { WordTokenizer(words: vocabulary, maxLength: 16) }
+
     /// The words any caption can use (the world's text vocabulary).
     public static var vocabulary: [String] {
         var words = ["a", "an", "photo", "of", "image", "picture", "shape", "in", "the", "on", "at", "background"]
@@ -59,3 +62,4 @@ public struct CaptionGrammar: Sendable {
 }
 
 import Foundation
+import Models

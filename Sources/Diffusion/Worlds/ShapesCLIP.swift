@@ -25,7 +25,7 @@ public final class ShapesCLIP: Module {
         }
         self.side = side
         self.width = width
-        tokenizer = WordTokenizer(words: CaptionGrammar.vocabulary, maxLength: 16)
+        tokenizer = CaptionGrammar.tokenizer
         let config = ModelConfig(architecture: CLIPTextModel.architecture, values: [
             "vocab_size": tokenizer.vocabularySize, "hidden_size": width, "intermediate_size": 2 * width,
             "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": tokenizer.maxLength,
@@ -105,26 +105,14 @@ public final class ShapesCLIP: Module {
         guard world.side == side else {
             throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "built for side \(side), the world draws \(world.side)")
         }
-        train()
-        defer { eval() }
-        let optimizer = try AdamW(parameters: namedParameters().map(\.tensor), learningRate: learningRate, weightDecay: 1e-4)
-        let schedule = CosineSchedule(rate: learningRate, totalSteps: steps, warmupSteps: Swift.min(50, steps / 10))
         let maxScale = Float(Foundation.log(Double(100)))
-        var losses: [Float] = []
-        for step in 0..<steps {
+        return try trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in
             let batch = try world.batch(batchSize, split: .train, start: step * batchSize)
-            optimizer.learningRate = schedule.learningRate(at: step)
-            optimizer.zeroGrad()
-            let loss = try contrastiveLoss(batch.images, batch.captions)
-            try loss.backward()
-            try clipGradNorm(optimizer.parameters, maxNorm: 1)
-            try optimizer.step()
+            return try contrastiveLoss(batch.images, batch.captions)
+        }, afterStep: {
             // CLIP clamps the temperature so logits stay ≤ 100.
             try logitScale.assign(try noGrad { try logitScale.clamp(min: 0, max: maxScale) })
-            losses.append(try loss.item())
-            progress(step, losses.last!)
-        }
-        return losses
+        }, progress: progress)
     }
 
     /// Zero-shot attribute accuracy: each image is matched against "a red shape"-style captions
@@ -149,22 +137,14 @@ public final class ShapesCLIP: Module {
 
     /// Saves the weights (architecture `ShapesCLIP`, config with side and width).
     public func save(to path: String) throws {
-        try Checkpoint(architecture: Self.architecture, config: "{\"side\": \(side), \"width\": \(width)}",
-                       tensors: NamedTensors(stateDict())).save(path)
+        try saveWorldModel(architecture: Self.architecture, config: ["side": side, "width": width], to: path)
     }
 
     /// Loads an encoder saved with `save(to:)`.
     public static func load(_ path: String) throws -> ShapesCLIP {
-        let checkpoint = try Checkpoint.load(path, loadTraining: false)
-        guard checkpoint.architecture == architecture else {
-            throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
-        }
-        let config = try checkpoint.configDictionary()
-        guard let side = config["side"] as? Int, let width = config["width"] as? Int else {
-            throw DiffusionError.invalidArgument(name: path, reason: "config needs integer \"side\" and \"width\"")
-        }
-        let model = try ShapesCLIP(side: side, width: width)
-        try model.load(checkpoint.tensors.dictionary)
+        let (tensors, config) = try loadWorldModel(path, architecture: architecture, keys: ["side", "width"])
+        let model = try ShapesCLIP(side: config["side"]!, width: config["width"]!)
+        try model.load(tensors)
         model.eval()
         return model
     }

@@ -35,7 +35,7 @@ public final class ShapesWorld {
             pairs.insert("\(s.rawValue)-\(c.rawValue)")
         }
         heldOutPairs = pairs
-        tokenizer = WordTokenizer(words: CaptionGrammar.vocabulary, maxLength: 16)
+        tokenizer = CaptionGrammar.tokenizer
     }
 
     public func isHeldOut(_ a: ShapeAttributes) -> Bool { heldOutPairs.contains("\(a.shape.rawValue)-\(a.colour.rawValue)") }
