@@ -1,3 +1,5 @@
+import Foundation
+
 /// An n-dimensional Float32 array with optional reverse-mode gradient, like `torch.Tensor`.
 ///
 /// A `Tensor` is a reference type: operations return new tensors and never change their inputs;
@@ -166,5 +168,3 @@ extension Tensor: CustomStringConvertible {
         return String(format: "%.4f", Double(x))
     }
 }
-
-import Foundation

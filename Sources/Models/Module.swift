@@ -1,5 +1,6 @@
 import Checkpoints
 import Engine
+import Foundation
 
 /// A node of a model tree, like `torch.nn.Module`: it owns named parameters and named child
 /// modules, and a parameter's dotted path from the root is exactly its PyTorch `state_dict()` key
@@ -187,5 +188,3 @@ public final class ModuleList<Element: Module>: Module {
     public subscript(i: Int) -> Element { items[i] }
     public override var typeName: String { "ModuleList" }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Testing
 
 /// Values checked by hand.
@@ -190,4 +191,3 @@ struct LossTests {
 }
 
 private extension Float { var logValue: Float { Foundation.log(self) } }
-import Foundation

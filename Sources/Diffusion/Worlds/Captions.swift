@@ -1,3 +1,6 @@
+import Foundation
+import Models
+
 /// The shapes world's caption grammar. A caption names any subset of an image's attributes, in a
 /// fixed order, inside one of a few templates:
 /// "a red circle", "a circle", "a small blue square on a white background", "a photo of a shape".
@@ -60,6 +63,3 @@ public struct CaptionGrammar: Sendable {
                 first(ShapeAttributes.Position.self), background)
     }
 }
-
-import Foundation
-import Models

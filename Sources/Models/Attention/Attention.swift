@@ -1,5 +1,7 @@
 import Engine
 
+import Checkpoints
+
 /// diffusers `Attention` (self- or cross-attention): to_q, to_k, to_v, heads split, the layer's
 /// processor, heads merged, to_out.0 (Linear) and to_out.1 (Dropout).
 /// x: [B, L, queryDim], context: [B, Lc, contextDim] (x itself for self-attention) → [B, L, queryDim].
@@ -92,5 +94,3 @@ extension Module {
         try setAttentionProcessor(StandardAttention(), layers: pattern)
     }
 }
-
-import Checkpoints
