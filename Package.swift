@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Graphics", targets: ["Graphics"]),
+        .library(name: "Distill", targets: ["Distill"]),
+        .library(name: "Language", targets: ["Language"]),
         .executable(name: "snp", targets: ["snp"]),
         .executable(name: "snp-bench", targets: ["snp-bench"]),
     ],
@@ -37,8 +39,9 @@ let package = Package(
         .target(name: "Graphics", dependencies: ["Engine", "CPNG", "CFreeType"], path: "Sources/Graphics"),
         .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
         .target(name: "Diffusion", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/Diffusion"),
-        // CReadline: linked now for the REPL (the language issue).
-        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion", "Graphics", "CReadline"], path: "Sources/snp"),
+        .target(name: "Distill", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion"], path: "Sources/Distill"),
+        .target(name: "Language", dependencies: ["Engine", "Checkpoints", "Models", "Graphics"], path: "Sources/Language"),
+        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion", "Distill", "Graphics", "Language", "CReadline"], path: "Sources/snp"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport"],
@@ -49,6 +52,9 @@ let package = Package(
                     path: "Tests/ModelsTests", exclude: ["Unseen"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Engine"],
                     path: "Tests/DiffusionTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "Diffusion", "Models", "Engine"], path: "Tests/DistillTests"),
+        .testTarget(name: "LanguageTests", dependencies: ["Language", "Engine"],
+                    path: "Tests/LanguageTests", resources: [.copy("Scripts")]),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Engine", "CPNG"], path: "Tests/GraphicsTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -21,3 +21,34 @@ size_t snp_resident_bytes(void) {
     if (n != 2) return 0;
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
+
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t interrupt_count = 0;
+
+static void on_interrupt(int signal_number) {
+    (void)signal_number;
+    if (interrupt_count < 1000) interrupt_count = interrupt_count + 1;
+}
+
+void snp_install_interrupt_handler(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    sigaction(SIGINT, &action, NULL);
+}
+
+void snp_remove_interrupt_handler(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+}
+
+int snp_interrupt_count(void) { return interrupt_count; }
+
+void snp_interrupt_set(int count) { interrupt_count = count; }

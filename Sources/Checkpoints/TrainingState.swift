@@ -11,6 +11,9 @@ import Engine
 ///     training/rng                      attributes seed, offset (UInt64 as int64 bit patterns)
 ///     training/history/steps            int64 [n]
 ///     training/history/<metric>         float64 [n]
+///     training/optimizers/<name>/<i>/…  further optimizers (a LoRA teacher's), as `optimizer`
+///     training/tensors/<group>/<name>   further named tensors (the raw weights behind an EMA,
+///                                       a LoRA teacher's adapters)
 public struct TrainingState {
     /// Training steps taken.
     public var step: Int
@@ -20,13 +23,21 @@ public struct TrainingState {
     public var random: RandomState?
     /// Metrics logged so far.
     public var history: TrainingHistory
+    /// Further optimizers by name (a second network's, e.g. the LoRA teacher's).
+    public var optimizers: [String: OptimizerState]
+    /// Further tensors by group name (e.g. "weights": the raw weights when the checkpoint's own
+    /// tensors are their moving average).
+    public var tensors: [String: NamedTensors]
 
     public init(step: Int, optimizer: OptimizerState? = nil, random: RandomState? = nil,
-                history: TrainingHistory = TrainingHistory()) {
+                history: TrainingHistory = TrainingHistory(), optimizers: [String: OptimizerState] = [:],
+                tensors: [String: NamedTensors] = [:]) {
         self.step = step
         self.optimizer = optimizer
         self.random = random
         self.history = history
+        self.optimizers = optimizers
+        self.tensors = tensors
     }
 }
 
@@ -49,14 +60,21 @@ extension TrainingState {
     func write(to writer: HDF5Writer) throws {
         try writer.createGroup("training")
         try writer.setAttribute("step", .int(Int64(step)), on: "training")
-        if let optimizer {
-            try writer.createGroup("training/optimizer")
-            try writer.setAttribute("step", .int(Int64(optimizer.step)), on: "training/optimizer")
-            for (index, buffers) in optimizer.buffers.enumerated() {
-                // Every parameter gets a group, even one without buffers, so the count survives.
-                try writer.createGroup("training/optimizer/\(index)")
-                for name in buffers.keys.sorted() {
-                    try writer.write(buffers[name]!, to: "training/optimizer/\(index)/\(name)")
+        if let optimizer { try Self.write(optimizer, to: "training/optimizer", writer) }
+        if !optimizers.isEmpty {
+            try writer.createGroup("training/optimizers")
+            for name in optimizers.keys.sorted() {
+                try Self.checkGroupName(name, writer)
+                try Self.write(optimizers[name]!, to: "training/optimizers/\(name)", writer)
+            }
+        }
+        if !tensors.isEmpty {
+            try writer.createGroup("training/tensors")
+            for group in tensors.keys.sorted() {
+                try Self.checkGroupName(group, writer)
+                try writer.createGroup("training/tensors/\(group)")
+                for (name, tensor) in tensors[group]! {
+                    try writer.write(tensor, to: "training/tensors/\(group)/\(name)")
                 }
             }
         }
@@ -75,6 +93,24 @@ extension TrainingState {
         }
     }
 
+    private static func write(_ optimizer: OptimizerState, to group: String, _ writer: HDF5Writer) throws {
+        try writer.createGroup(group)
+        try writer.setAttribute("step", .int(Int64(optimizer.step)), on: group)
+        for (index, buffers) in optimizer.buffers.enumerated() {
+            // Every parameter gets a group, even one without buffers, so the count survives.
+            try writer.createGroup("\(group)/\(index)")
+            for name in buffers.keys.sorted() {
+                try writer.write(buffers[name]!, to: "\(group)/\(index)/\(name)")
+            }
+        }
+    }
+
+    private static func checkGroupName(_ name: String, _ writer: HDF5Writer) throws {
+        guard !name.isEmpty, !name.contains("/"), name != "." else {
+            throw CheckpointError.writeFailed(path: writer.destination, reason: "training group name \"\(name)\" must be non-empty without '/'")
+        }
+    }
+
     /// Reads the `training` group, or returns nil when the file has none.
     static func read(from file: HDF5File) throws -> TrainingState? {
         guard try file.kind(of: "training") == .group else { return nil }
@@ -83,7 +119,9 @@ extension TrainingState {
         return TrainingState(step: step,
                              optimizer: try reader.optimizer(defaultStep: step),
                              random: try reader.random(),
-                             history: try reader.history())
+                             history: try reader.history(),
+                             optimizers: try reader.optimizers(),
+                             tensors: try reader.tensorGroups())
     }
 }
 
@@ -91,8 +129,29 @@ extension TrainingState {
 private struct TrainingStateReader {
     let file: HDF5File
 
-    func optimizer(defaultStep: Int) throws -> OptimizerState? {
-        let group = "training/optimizer"
+    func optimizers() throws -> [String: OptimizerState] {
+        guard try file.kind(of: "training/optimizers") == .group else { return [:] }
+        var result: [String: OptimizerState] = [:]
+        for member in try file.members(of: "training/optimizers") where member.kind == .group {
+            result[member.baseName] = try optimizer(member.name, defaultStep: 0)
+        }
+        return result
+    }
+
+    func tensorGroups() throws -> [String: NamedTensors] {
+        guard try file.kind(of: "training/tensors") == .group else { return [:] }
+        var result: [String: NamedTensors] = [:]
+        for group in try file.members(of: "training/tensors") where group.kind == .group {
+            var tensors: [(name: String, tensor: Tensor)] = []
+            for member in try file.members(of: group.name) where member.kind == .dataset {
+                tensors.append((member.baseName, try file.readTensor(member.name)))
+            }
+            result[group.baseName] = try NamedTensors(tensors)
+        }
+        return result
+    }
+
+    func optimizer(_ group: String = "training/optimizer", defaultStep: Int) throws -> OptimizerState? {
         guard try file.kind(of: group) == .group else { return nil }
         let step = try file.attribute("step", of: group) == nil ? defaultStep : integer("step", of: group)
         var buffers: [[String: Tensor]] = []

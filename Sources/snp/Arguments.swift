@@ -2,16 +2,21 @@
 struct Arguments {
     private(set) var positional: [String] = []
     private var options: [String: String] = [:]
+    private var repeated: [String: [String]] = [:]
     private var flags: Set<String> = []
     private var used: Set<String> = []
 
     /// `valued` lists the options that take a value; any other `--word` is a switch.
-    init(_ words: [String], valued: Set<String>) throws {
+    /// `repeatable` options may be given several times (read them with `values`).
+    init(_ words: [String], valued: Set<String>, repeatable: Set<String> = []) throws {
         var rest = words[...]
         while let word = rest.popFirst() {
             if word.hasPrefix("--") {
                 let name = String(word.dropFirst(2))
-                if valued.contains(name) {
+                if repeatable.contains(name) {
+                    guard let value = rest.popFirst() else { throw UsageError(message: "--\(name) needs a value") }
+                    repeated[name, default: []].append(value)
+                } else if valued.contains(name) {
                     guard let value = rest.popFirst() else { throw UsageError(message: "--\(name) needs a value") }
                     options[name] = value
                 } else {
@@ -25,6 +30,9 @@ struct Arguments {
 
     mutating func value(_ name: String) -> String? { used.insert(name); return options[name] }
 
+    /// Every value of a repeatable option, in order.
+    mutating func values(_ name: String) -> [String] { used.insert(name); return repeated[name] ?? [] }
+
     mutating func required(_ name: String) throws -> String {
         guard let v = value(name) else { throw UsageError(message: "--\(name) is required") }
         return v
@@ -36,11 +44,18 @@ struct Arguments {
         return v
     }
 
+    /// An integer option of at least `minimum`, or `fallback` when absent.
+    mutating func integer(_ name: String, _ fallback: Int, minimum: Int = 0) throws -> Int {
+        guard let text = value(name) else { return fallback }
+        guard let v = Int(text), v >= minimum else { throw UsageError(message: "--\(name) must be an integer ≥ \(minimum), got '\(text)'") }
+        return v
+    }
+
     mutating func flag(_ name: String) -> Bool { used.insert(name); return flags.contains(name) }
 
     /// Rejects options and switches nobody asked for (typos).
     func finish(positionalCount: ClosedRange<Int>) throws {
-        let unknown = Set(options.keys).union(flags).subtracting(used)
+        let unknown = Set(options.keys).union(flags).union(repeated.keys).subtracting(used)
         if let first = unknown.sorted().first { throw UsageError(message: "unknown option --\(first)") }
         guard positionalCount.contains(positional.count) else {
             throw UsageError(message: "expected \(positionalCount.lowerBound == positionalCount.upperBound ? "\(positionalCount.lowerBound)" : "\(positionalCount.lowerBound)–\(positionalCount.upperBound)") argument(s), got \(positional.count)")

@@ -19,9 +19,16 @@ enum SnpCommand {
         ("world", Entry(summary: "[--side 32] [--count 16] [--split train|test] [--grid OUT.png] — samples of the shapes world", run: worldCommand)),
         ("train-classifier", Entry(summary: "[--side 16] [--steps 1000] [--batch 64] --out PATH.h5 — the removal-rate judge", run: trainClassifierCommand)),
         ("train-clip", Entry(summary: "[--side 16] [--steps 1000] --out PATH.h5 — the shapes world's contrastive encoder", run: trainCLIPCommand)),
+        ("train-teacher", Entry(summary: "--kind unet|pixart [--steps 4000] --out PATH.h5 — a multi-step teacher of the shapes world", run: trainTeacherCommand)),
+        ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
+        ("eval", Entry(summary: "--teacher T.h5 [--kappas 2,3,4,5,uniform:2:5] — FD, CLIP score, precision, recall (Table 1)", run: evalCommand)),
         ("kernels", Entry(summary: "the OpenBLAS kernels in use and why, the thread count", run: kernelsCommand)),
         ("inspect", Entry(summary: "M.h5 — architecture, config, tensor and parameter counts", run: inspectCommand)),
         ("forward", Entry(summary: "--checkpoint M.h5 --inputs IN.h5 --out OUT.h5 [--nasa-alpha A] [--nasa-layers GLOB]", run: forwardCommand)),
+        ("run", Entry(summary: "FILE.snp [ARGS…] — run a .snp script (also: snp FILE.snp, snp -e CODE, snp - for stdin)", run: runCommand)),
+        ("check", Entry(summary: "FILE.snp… — parse only, report syntax errors", run: checkCommand)),
+        ("notebook", Entry(summary: "FILE.snp [-o FILE.md] [--keep-going] [ARGS…] — run a notebook, write Markdown with outputs and pictures", run: notebookCommand)),
+        ("help-language", Entry(summary: "the .snp language reference (Docs/language.md)", run: helpLanguageCommand)),
     ]
 
     static var usage: String {
@@ -30,13 +37,20 @@ enum SnpCommand {
 
     static func main(_ arguments: [String]) -> Int32 {
         guard let name = arguments.first else { print(usage); return ExitCode.ok }
+        if let status = languageInvocation(arguments) { return status }
         let command = name == "-h" || name == "--help" ? "help" : name
         guard let entry = table.first(where: { $0.name == command })?.entry else {
             FileHandle.standardError.write(Data("snp: unknown command '\(name)'\n\(usage)\n".utf8))
             return ExitCode.usage
         }
+        let rest = Array(arguments.dropFirst())
+        if command != "help" && (rest.contains("--help") || rest.contains("-h")) {
+            print("usage: snp \(command) \(entry.summary)")
+            if let details = helpDetails[command] { print("\n" + details) }
+            return ExitCode.ok
+        }
         do {
-            return try entry.run(Array(arguments.dropFirst()))
+            return try entry.run(rest)
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("snp \(command): \(error.message)\n".utf8))
             return ExitCode.usage

@@ -9,6 +9,8 @@ public final class PixArtTransformer2DModel: Module {
     public static let architecture = "PixArtTransformer2DModel"
     public let config: ModelConfig
     public let inChannels: Int, outChannels: Int, patchSize: Int, dim: Int, contextChannels: Int
+    /// The latent side the position embeddings were built for.
+    public let sampleSize: Int
     let posEmbed: PatchEmbed
     let blocks: ModuleList<PixArtTransformerBlock>
     let normOut: LayerNorm
@@ -33,6 +35,7 @@ public final class PixArtTransformer2DModel: Module {
         try c.requireDefault("attention_type", "default", "gated attention")
         let heads = try c.int("num_attention_heads", 16), headDim = try c.int("attention_head_dim", 72)
         let sampleSize = try c.int("sample_size", 128)
+        self.sampleSize = sampleSize
         dim = heads * headDim
         inChannels = try c.int("in_channels", 4)
         outChannels = try c.optionalInt("out_channels") ?? inChannels

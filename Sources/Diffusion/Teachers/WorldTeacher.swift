@@ -1,0 +1,240 @@
+import Checkpoints
+import Engine
+import Foundation
+import Models
+
+/// A multi-step text-to-image teacher of the shapes world, put together as Stable Diffusion is:
+/// a denoising network (a diffusers `UNet2DConditionModel` or `PixArtTransformer2DModel`, here
+/// in pixel space: 3 channels at the world's side), the frozen text tower of the world's
+/// contrastive encoder (`ShapesCLIP`, as CLIP's is for SD), and a noise schedule (SD's
+/// scaled-linear β by default, so ᾱ_999 ≈ 0.00466 as in the paper's teachers).
+///
+/// The checkpoint is a plain diffusers-named network checkpoint (loadable by `LoadedModel`,
+/// exportable with `snp convert --to-diffusers`) whose config carries the pipeline's metadata
+/// under `_snoopi_*` keys: the encoder's file (relative to the teacher's), the schedule, the side.
+///
+///     let teacher = try WorldTeacher.load("Notebooks/checkpoints/shapes-teacher-unet.h5")
+///     let images = try teacher.sample(prompts: ["a red circle"], kappa: 3, generator: RandomGenerator(seed: 0))
+public final class WorldTeacher {
+    /// The network kinds a teacher can have.
+    public enum Kind: String, CaseIterable, Sendable {
+        case unet, pixart
+    }
+
+    /// The denoiser: ε(x_t, t, y).
+    public let network: any Module & NoisePredictor
+    /// The contrastive encoder whose text tower conditions the network (frozen).
+    public let encoder: ShapesCLIP
+    /// Where the encoder's checkpoint is, relative to the teacher's when saved (nil: not saved yet).
+    public var encoderPath: String?
+    public let schedule: NoiseSchedule
+    private var contextCache: [String: Tensor] = [:]
+
+    /// Image side, the encoder's and the network's.
+    public var side: Int { encoder.side }
+    /// The network's architecture name (diffusers').
+    public var architecture: String { network.typeName }
+    public var kind: Kind { network is PixArtTransformer2DModel ? .pixart : .unet }
+
+    /// Puts a teacher together; the network must read and predict 3 channels at the encoder's side
+    /// and attend to contexts as wide as the encoder's text features.
+    public init(network: any Module & NoisePredictor, encoder: ShapesCLIP, encoderPath: String? = nil,
+                schedule: NoiseSchedule = .stableDiffusion) throws {
+        guard network.inChannels == 3 else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "a pixel-space teacher reads 3 channels, the network reads \(network.inChannels)")
+        }
+        let contextWidth = (network as? UNet2DConditionModel)?.crossAttentionDim ?? (network as? PixArtTransformer2DModel)?.contextChannels
+        guard contextWidth == encoder.width else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network attends to \(contextWidth.map(String.init) ?? "?")-wide contexts, the encoder gives \(encoder.width)")
+        }
+        let sampleSize = (network as? UNet2DConditionModel)?.sampleSize ?? (network as? PixArtTransformer2DModel)?.sampleSize
+        guard sampleSize == encoder.side else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network is built for side \(sampleSize.map(String.init) ?? "?"), the encoder for \(encoder.side)")
+        }
+        self.network = network
+        self.encoder = encoder
+        self.encoderPath = encoderPath
+        self.schedule = schedule
+        encoder.eval()
+        _ = try encoder.freeze()
+    }
+
+    /// The diffusers config of a tiny teacher network of `kind` for images of `side` pixels
+    /// conditioned on `contextWidth`-wide text features.
+    public static func tinyConfig(_ kind: Kind, side: Int, contextWidth: Int) -> ModelConfig {
+        switch kind {
+        case .unet:
+            // A plain block at full resolution, cross-attention at side/2 (64 tokens at side 16)
+            // and in the mid block: small enough for hundreds of VSD steps a minute on 2 cores.
+            return ModelConfig(architecture: UNet2DConditionModel.architecture, values: [
+                "sample_size": side, "in_channels": 3, "out_channels": 3, "layers_per_block": 1,
+                "block_out_channels": [32, 64],
+                "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"],
+                "cross_attention_dim": contextWidth, "attention_head_dim": 8, "norm_num_groups": 8,
+            ])
+        case .pixart:
+            // Patches of 2×2 pixels: side²/4 tokens of width 4 × 16.
+            return ModelConfig(architecture: PixArtTransformer2DModel.architecture, values: [
+                "sample_size": side, "patch_size": 2, "in_channels": 3, "out_channels": 3, "num_layers": 4,
+                "num_attention_heads": 4, "attention_head_dim": 16, "cross_attention_dim": 64,
+                "caption_channels": contextWidth, "use_additional_conditions": false, "norm_type": "ada_norm_single",
+            ])
+        }
+    }
+
+    /// A freshly initialised tiny teacher of `kind` on `encoder`.
+    public static func tiny(_ kind: Kind, encoder: ShapesCLIP, encoderPath: String? = nil, seed: UInt64 = 0) throws -> WorldTeacher {
+        let config = tinyConfig(kind, side: encoder.side, contextWidth: encoder.width)
+        let network: any Module & NoisePredictor = kind == .unet
+            ? try UNet2DConditionModel(config: config, seed: seed)
+            : try PixArtTransformer2DModel(config: config, seed: seed)
+        return try WorldTeacher(network: network, encoder: encoder, encoderPath: encoderPath)
+    }
+
+    // MARK: Conditioning
+
+    /// Text-encoder states [B, 16, width] of captions (the empty caption is the unconditional
+    /// branch), computed without gradient and cached per caption.
+    public func context(_ captions: [String]) throws -> Tensor {
+        guard !captions.isEmpty else { throw DiffusionError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
+        // One caption at a time: a caption's states must not depend on which captions happened to
+        // be encoded with it (BLAS may sum in another order for another batch size), or a
+        // resumed run would drift from an uninterrupted one.
+        for caption in captions where contextCache[caption] == nil {
+            contextCache[caption] = try noGrad { try encoder.context([caption]) }
+        }
+        return try Tensor.concat(captions.map { contextCache[$0]! })
+    }
+
+    /// The network's ε prediction for `x` [B, 3, side, side] at per-sample timesteps `t`.
+    public func epsilon(_ x: Tensor, t: [Int], context: Tensor) throws -> Tensor {
+        try network.prediction(x, timestep: Tensor(t.map(Float.init), shape: [t.count]), context: context)
+    }
+
+    // MARK: Sampling
+
+    /// The samplers `sample` knows by name.
+    public enum SamplerKind: String, CaseIterable, Sendable {
+        case ddim, dpmsolver, euler
+    }
+
+    /// A sampler of `kind` on this teacher's schedule (SD's settings: DDIM leading + offset 1,
+    /// DPM-Solver++(2M) and Euler linspace).
+    public func sampler(_ kind: SamplerKind) throws -> any Sampler {
+        switch kind {
+        case .ddim: return try DDIM(schedule: schedule, spacing: .leading, stepsOffset: 1, setAlphaToOne: false)
+        case .dpmsolver: return try DPMSolverMultistep(schedule: schedule)
+        case .euler: return try EulerDiscrete(schedule: schedule)
+        }
+    }
+
+    /// Images [B, 3, side, side] in [−1, 1] for `prompts`, with classifier-free guidance (eq. 4)
+    /// at scale `kappa` — one value, or one per prompt — and, per prompt, a negative prompt in the
+    /// unconditional branch (eq. 5; "" is the plain unconditional branch). `steps` of `sampler`.
+    public func sample(prompts: [String], negativePrompts: [String]? = nil, kappa: [Float], steps: Int = 20,
+                       sampler kind: SamplerKind = .dpmsolver, generator: RandomGenerator,
+                       onStep: StepCallback? = nil) throws -> Tensor {
+        guard !prompts.isEmpty else { throw DiffusionError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
+        guard kappa.count == 1 || kappa.count == prompts.count else {
+            throw DiffusionError.invalidArgument(name: "kappa", reason: "give one κ or one per prompt (\(prompts.count)), got \(kappa.count)")
+        }
+        if let negativePrompts, negativePrompts.count != prompts.count {
+            throw DiffusionError.invalidArgument(name: "negative prompts", reason: "need one per prompt (\(prompts.count)), got \(negativePrompts.count)")
+        }
+        let network = self.network
+        let model: ConditionalDenoiser = { x, t, context in
+            try network.prediction(x, timestep: Tensor.full([x.shape[0]], t), context: context)
+        }
+        let context = try self.context(prompts)
+        let unconditional = try self.context(negativePrompts ?? Array(repeating: "", count: prompts.count))
+        let guidance = kappa.count == 1
+            ? try ClassifierFreeGuidance(model: model, context: context, unconditionalContext: unconditional, kappa: kappa[0])
+            : try ClassifierFreeGuidance(model: model, context: context, unconditionalContext: unconditional,
+                                         kappa: Tensor(kappa, shape: [kappa.count]))
+        let sampler = try self.sampler(kind)
+        return try noGrad {
+            let noise = try Tensor.randn([prompts.count, 3, side, side], generator: generator)
+            return try sampler.sample(guidance.denoiser, noise: noise, steps: steps, generator: generator, onStep: onStep)
+                .clamp(min: -1, max: 1)
+        }
+    }
+
+    /// `sample` with one κ for every prompt.
+    public func sample(prompts: [String], negativePrompts: [String]? = nil, kappa: Float, steps: Int = 20,
+                       sampler kind: SamplerKind = .dpmsolver, generator: RandomGenerator) throws -> Tensor {
+        try sample(prompts: prompts, negativePrompts: negativePrompts, kappa: [kappa], steps: steps, sampler: kind, generator: generator)
+    }
+
+    // MARK: Checkpoints
+
+    static let metadataPrefix = "_snoopi_"
+
+    /// The network's config with the pipeline's metadata added.
+    public func checkpoint() throws -> Checkpoint {
+        var values = (network as? UNet2DConditionModel)?.config.values ?? (network as! PixArtTransformer2DModel).config.values
+        values["_snoopi_pipeline"] = "WorldTeacher"
+        values["_snoopi_text_encoder"] = encoderPath ?? ""
+        values["_snoopi_side"] = side
+        values["_snoopi_beta_schedule"] = schedule.betaSchedule.rawValue
+        values["_snoopi_beta_start"] = schedule.betaStart
+        values["_snoopi_beta_end"] = schedule.betaEnd
+        values["_snoopi_train_timesteps"] = schedule.trainSteps
+        return Checkpoint(architecture: architecture, config: ModelConfig(architecture: architecture, values: values).json,
+                          // Copies: the weights may be swapped (EMA) right after this returns.
+                          tensors: try NamedTensors(network.stateDict().map { ($0.name, $0.tensor.detach().copy()) }))
+    }
+
+    /// Saves the network (weights as they are now) atomically. `encoderPath` must be set: it is
+    /// stored relative to the teacher's folder when it lies inside it.
+    public func save(to path: String) throws {
+        guard let encoderPath, !encoderPath.isEmpty else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "set encoderPath (the ShapesCLIP checkpoint) before saving")
+        }
+        var checkpoint = try self.checkpoint()
+        var config = try checkpoint.configDictionary()
+        config["_snoopi_text_encoder"] = Self.relativePath(encoderPath, from: (path as NSString).deletingLastPathComponent)
+        checkpoint.config = ModelConfig(architecture: architecture, values: config).json
+        try checkpoint.save(path)
+    }
+
+    /// Loads a teacher saved with `save(to:)`, with its encoder (found relative to `path`).
+    public static func load(_ path: String) throws -> WorldTeacher {
+        try load(Checkpoint.load(path, loadTraining: false), path: path)
+    }
+
+    /// Builds the teacher a checkpoint describes; `path` is where it was read from (for the
+    /// encoder's relative path).
+    public static func load(_ checkpoint: Checkpoint, path: String) throws -> WorldTeacher {
+        let config = try checkpoint.configDictionary()
+        guard config["_snoopi_pipeline"] as? String == "WorldTeacher", let encoderName = config["_snoopi_text_encoder"] as? String else {
+            throw DiffusionError.invalidArgument(name: path, reason: "is a \(checkpoint.architecture) checkpoint but not a shapes-world teacher (no _snoopi_pipeline = WorldTeacher in its config)")
+        }
+        let encoderPath = encoderName.hasPrefix("/") ? encoderName
+            : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(encoderName)
+        guard FileManager.default.fileExists(atPath: encoderPath) else {
+            throw DiffusionError.invalidArgument(name: path, reason: "its text encoder \(encoderPath) is missing")
+        }
+        let encoder = try ShapesCLIP.load(encoderPath)
+        let scheduleName = config["_snoopi_beta_schedule"] as? String ?? "scaled_linear"
+        let schedule = try NoiseSchedule(name: scheduleName, trainSteps: config["_snoopi_train_timesteps"] as? Int ?? 1000,
+                                         betaStart: (config["_snoopi_beta_start"] as? NSNumber)?.doubleValue ?? 0.00085,
+                                         betaEnd: (config["_snoopi_beta_end"] as? NSNumber)?.doubleValue ?? 0.012)
+        let model = try LoadedModel.load(checkpoint)
+        let network: any Module & NoisePredictor
+        switch model {
+        case .unet(let m): network = m
+        case .pixart(let m): network = m
+        case .clipText: throw DiffusionError.invalidArgument(name: path, reason: "holds a text encoder, not a denoising network")
+        }
+        network.eval()
+        return try WorldTeacher(network: network, encoder: encoder, encoderPath: encoderPath, schedule: schedule)
+    }
+
+    /// `path` relative to `folder` when it lies inside it, else as given.
+    static func relativePath(_ path: String, from folder: String) -> String {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        let base = URL(fileURLWithPath: folder.isEmpty ? "." : folder).standardizedFileURL.path
+        return absolute.hasPrefix(base + "/") ? String(absolute.dropFirst(base.count + 1)) : absolute
+    }
+}

@@ -1,0 +1,217 @@
+import Checkpoints
+import Diffusion
+import Engine
+import Foundation
+import Graphics
+
+/// Longer help for `snp COMMAND --help`, by command.
+let helpDetails: [String: String] = [
+    "train-teacher": """
+    Trains a tiny multi-step teacher of the shapes world (eq. 3: ε-prediction MSE, prompt dropout 0.1,
+    AdamW with warm-up + cosine decay, EMA of the weights, gradient clipping at 1).
+      --kind unet|pixart     the network (diffusers UNet2DConditionModel or PixArtTransformer2DModel)
+      --encoder PATH         the ShapesCLIP checkpoint whose text tower conditions it
+                             (default Notebooks/checkpoints/shapes-clip-16.h5)
+      --steps N --batch B --lr LR --ema DECAY --warmup N --seed S
+      --log-every N --eval-every N --eval-count N --checkpoint-every N
+      --out PATH             the trained teacher (EMA weights only; what you ship and sample)
+      --run PATH             the resumable run checkpoint (default OUT with .run.h5); written at
+                             every --checkpoint-every, at the end, and on Ctrl-C
+      --resume               continue the run in --run instead of starting afresh
+      --grid PNG             a grid of samples at the end; --curves PNG the loss/FD curves
+    Ctrl-C stops at the end of the current step and writes the run checkpoint (exit 130).
+    """,
+    "sample": """
+    Draws images from a shapes-world teacher with classifier-free guidance (eq. 4) and negative prompts (eq. 5).
+      --teacher PATH         a teacher checkpoint (snp train-teacher)
+      --prompt TEXT          repeatable; one row of the grid per prompt
+      --negative TEXT        a negative prompt for every image (replaces the unconditional branch)
+      --kappa K (default 3)  --steps N (20)  --sampler dpmsolver|ddim|euler  --count N per prompt (8)  --seed S
+      --grid OUT.png         the captioned grid
+    """,
+    "eval": """
+    Table 1 of the paper in miniature: FD (ShapesCLIP image features), CLIP score, precision and
+    recall (k = 3) of a teacher's samples against held-out real images, one row per guidance scale.
+      --teacher PATH  --kappas LIST (default 2,3,4,5,uniform:2:5)  --count N (512)  --steps N (20)
+      --sampler dpmsolver|ddim|euler  --seed S
+    """,
+]
+
+/// `snp train-teacher`: see `helpDetails`.
+func trainTeacherCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["kind", "encoder", "steps", "batch", "lr", "ema", "warmup", "seed", "log-every",
+                                             "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves"])
+    let kindName = args.value("kind") ?? "unet"
+    guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
+    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/shapes-clip-16.h5"
+    let steps = try args.integer("steps", 4000, minimum: 1)
+    var options = TeacherTrainingOptions()
+    options.batchSize = try args.integer("batch", 32, minimum: 1)
+    options.learningRate = try args.float("lr") ?? 1e-3
+    options.emaDecay = try args.float("ema") ?? 0.999
+    options.warmupSteps = try args.integer("warmup", 100)
+    options.seed = UInt64(try args.integer("seed", 0))
+    options.totalSteps = steps
+    options.evalCount = try args.integer("eval-count", 256, minimum: 8)
+    var schedule = TrainingSchedule(logEvery: try args.integer("log-every", 10, minimum: 1),
+                                    evalEvery: try args.integer("eval-every", 0),
+                                    checkpointEvery: try args.integer("checkpoint-every", 0))
+    let out = try args.required("out")
+    let runPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
+    schedule.checkpointPath = runPath
+    let resume = args.flag("resume")
+    let gridPath = args.value("grid"), curvesPath = args.value("curves")
+    try args.finish(positionalCount: 0...0)
+
+    let encoder = try ShapesCLIP.load(encoderPath)
+    let world = try ShapesWorld(side: encoder.side, seed: 0)
+    let trainer: TeacherTrainer
+    if resume {
+        trainer = try TeacherTrainer.resume(from: runPath, world: world, options: options)
+        guard trainer.teacher.kind == kind else {
+            throw UsageError(message: "--resume: \(runPath) trains a \(trainer.teacher.kind.rawValue) teacher, not a \(kind.rawValue)")
+        }
+        print("resuming \(runPath) at step \(trainer.step)")
+    } else {
+        let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed)
+        trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
+    }
+    print("\(trainer.teacher.architecture) teacher: \(trainer.teacher.network.parameterCount) parameters, side \(world.side), " +
+          "\(steps) steps of \(options.batchSize), lr \(options.learningRate), EMA \(options.emaDecay)")
+
+    Interruption.installHandler()
+    defer { Interruption.removeHandler() }
+    let start = Date()
+    let outcome = try runTraining(trainer, steps: steps, schedule: schedule,
+                                  progress: ProgressReporter(label: "train-teacher", total: steps))
+    let seconds = Date().timeIntervalSince(start)
+    if case .interrupted(let step) = outcome {
+        print("interrupted after step \(step) (\(String(format: "%.0f", seconds)) s); resume with --resume")
+        return ExitCode.interrupted
+    }
+    try trainer.ema.withAveragedWeights { try trainer.teacher.save(to: out) }
+    print("trained \(steps - (trainer.history.steps.first.map { _ in 0 } ?? 0)) steps in \(String(format: "%.0f", seconds)) s; saved \(out) (EMA weights) and \(runPath) (resumable)")
+    if let last = trainer.history.steps.indices.last {
+        let shown = trainer.history.metrics.keys.sorted().compactMap { name -> String? in
+            let value = trainer.history.metrics[name]![last]
+            return value.isNaN ? nil : "\(name) \(String(format: "%.4g", value))"
+        }
+        print("last logged step \(trainer.history.steps[last]): " + shown.joined(separator: "  "))
+    }
+    if let curvesPath { try plotHistory(trainer.history, title: "\(kind.rawValue) teacher", to: curvesPath) }
+    if let gridPath {
+        let teacher = try WorldTeacher.load(out)
+        try sampleGrid(teacher, prompts: teacherGridPrompts, negative: nil, kappa: 3, steps: 20, sampler: .dpmsolver,
+                       perPrompt: 8, seed: 0, title: "\(kind.rawValue) teacher, κ = 3, DPM-Solver++ 20 steps", to: gridPath)
+    }
+    return ExitCode.ok
+}
+
+/// Prompts that cover every attribute kind, for sample grids.
+let teacherGridPrompts = ["a red circle", "a blue square on a white background", "a large green triangle",
+                          "a small yellow star in the top left", "a photo of a shape", "a purple shape on a black background"]
+
+/// Loss (log scale) and, when evaluated, FD over training, as a PNG.
+func plotHistory(_ history: TrainingHistory, title: String, to path: String) throws {
+    var plot = LinePlot(title: title, xLabel: "step", yLabel: "loss, FD (log scale)")
+    plot.yScale = .log
+    plot.smoothing = 0.6
+    for name in ["loss", "fd"] {
+        guard let values = history.metrics[name] else { continue }
+        let points = zip(history.steps, values).filter { !$0.1.isNaN && $0.1 > 0 }
+        if !points.isEmpty { try plot.add(name, x: points.map { Double($0.0) }, y: points.map(\.1)) }
+    }
+    try plot.savePNG(to: path)
+    print("wrote \(path)")
+}
+
+/// A captioned grid: `perPrompt` samples per prompt, one row each.
+func sampleGrid(_ teacher: WorldTeacher, prompts: [String], negative: String?, kappa: Float, steps: Int,
+                sampler: WorldTeacher.SamplerKind, perPrompt: Int, seed: UInt64, title: String, to path: String) throws {
+    let all = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
+    let images = try teacher.sample(prompts: all, negativePrompts: negative.map { Array(repeating: $0, count: all.count) },
+                                    kappa: kappa, steps: steps, sampler: sampler, generator: RandomGenerator(seed: seed))
+    var grid = ImageGrid(columns: perPrompt, scale: Swift.max(1, 64 / teacher.side), title: title)
+    try grid.add(batch: images, captions: all.enumerated().map { $0.offset % perPrompt == 0 ? $0.element : "" })
+    try grid.savePNG(to: path)
+    print("wrote \(path)")
+}
+
+/// `snp sample`: see `helpDetails`.
+func sampleCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["teacher", "negative", "kappa", "steps", "sampler", "count", "seed", "grid"], repeatable: ["prompt"])
+    let teacherPath = try args.required("teacher")
+    let prompts = args.values("prompt")
+    let negative = args.value("negative")
+    let kappa = try args.float("kappa") ?? 3
+    let steps = try args.integer("steps", 20, minimum: 1), count = try args.integer("count", 8, minimum: 1), seed = try args.integer("seed", 0)
+    let samplerName = args.value("sampler") ?? "dpmsolver"
+    let gridPath = try args.required("grid")
+    try args.finish(positionalCount: 0...0)
+    guard !prompts.isEmpty else { throw UsageError(message: "give at least one --prompt") }
+    guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else {
+        throw UsageError(message: "--sampler must be one of \(WorldTeacher.SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(samplerName)'")
+    }
+    guard kappa.isFinite, kappa >= 0, kappa <= 30 else { throw UsageError(message: "--kappa must be in [0, 30], got \(kappa)") }
+    let teacher = try WorldTeacher.load(teacherPath)
+    let title = "κ = \(kappa), \(samplerName) \(steps) steps" + (negative.map { ", negative \"\($0)\"" } ?? "")
+    try sampleGrid(teacher, prompts: prompts, negative: negative, kappa: kappa, steps: steps, sampler: sampler,
+                   perPrompt: count, seed: UInt64(seed), title: title, to: gridPath)
+    return ExitCode.ok
+}
+
+/// A guidance scale for evaluation: a constant or uniform on an interval (drawn per image).
+enum KappaSetting: CustomStringConvertible {
+    case constant(Float), uniform(Float, Float)
+
+    init(_ text: String) throws {
+        let parts = text.split(separator: ":").map(String.init)
+        if parts.count == 3, parts[0] == "uniform", let a = Float(parts[1]), let b = Float(parts[2]), a.isFinite, b.isFinite, 0 <= a, a < b, b <= 30 {
+            self = .uniform(a, b)
+        } else if parts.count == 1, let k = Float(text), k.isFinite, k >= 0, k <= 30 {
+            self = .constant(k)
+        } else {
+            throw UsageError(message: "a guidance scale is a number in [0, 30] or uniform:A:B with 0 ≤ A < B ≤ 30, got '\(text)'")
+        }
+    }
+
+    func draw(_ count: Int, _ generator: RandomGenerator) -> [Float] {
+        switch self {
+        case .constant(let k): return [k]
+        case let .uniform(a, b): return (0..<count).map { _ in a + (b - a) * generator.uniform() }
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .constant(let k): return "κ = \(ProgressReporter.format(Double(k)))"
+        case let .uniform(a, b): return "κ ~ U(\(ProgressReporter.format(Double(a))), \(ProgressReporter.format(Double(b))))"
+        }
+    }
+}
+
+/// `snp eval`: see `helpDetails`.
+func evalCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["teacher", "kappas", "count", "steps", "sampler", "seed"])
+    let teacherPath = try args.required("teacher")
+    let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { try KappaSetting(String($0)) }
+    let count = try args.integer("count", 512, minimum: 8), steps = try args.integer("steps", 20, minimum: 1), seed = try args.integer("seed", 0)
+    let samplerName = args.value("sampler") ?? "dpmsolver"
+    try args.finish(positionalCount: 0...0)
+    guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else { throw UsageError(message: "unknown --sampler '\(samplerName)'") }
+    let teacher = try WorldTeacher.load(teacherPath)
+    let world = try ShapesWorld(side: teacher.side, seed: 0)
+    let evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: count)
+    print("| guidance | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | seconds |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for setting in settings {
+        let start = Date()
+        let generator = RandomGenerator(seed: UInt64(seed))
+        let kappas = setting.draw(count, RandomGenerator(seed: UInt64(seed) &+ 99))
+        let images = try teacher.sample(prompts: evaluator.captions, kappa: kappas, steps: steps, sampler: sampler, generator: generator)
+        let m = try evaluator.evaluate(images)
+        print(String(format: "| %@ | %.2f | %.2f | %.3f | %.3f | %.0f |", setting.description, m["fd"]!, m["clip_score"]!,
+                     m["precision"]!, m["recall"]!, Date().timeIntervalSince(start)))
+    }
+    return ExitCode.ok
+}
