@@ -6,13 +6,22 @@ import Models
 public protocol NoisePredictor: AnyObject {
     /// Latent channels the network reads and predicts.
     var inChannels: Int { get }
-    func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor) throws -> Tensor
+    /// The prediction; `negativeContext` [B, L′, D] is handed to every attention processor (NASA
+    /// reads it; the standard processor ignores it).
+    func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor
+}
+
+extension NoisePredictor {
+    /// The prediction without a negative context.
+    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor) throws -> Tensor {
+        try prediction(sample, timestep: timestep, context: context, negativeContext: nil)
+    }
 }
 
 extension UNet2DConditionModel: NoisePredictor {
     /// The UNet's output as it is.
-    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor) throws -> Tensor {
-        try self(sample, timestep: timestep, context: context)
+    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor {
+        try self(sample, timestep: timestep, context: context, negativeContext: negativeContext)
     }
 }
 
@@ -21,8 +30,8 @@ extension PixArtTransformer2DModel: NoisePredictor {
     /// variance (diffusers' learned sigma); the samplers here use ε only, so the variance half is
     /// dropped, as diffusers' PixArtAlphaPipeline does. Models with `use_additional_conditions`
     /// (PixArt-α 1024) need resolution and aspect ratio: call the model yourself for those.
-    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor) throws -> Tensor {
-        let output = try self(sample, timestep: timestep, context: context)
+    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor {
+        let output = try self(sample, timestep: timestep, context: context, negativeContext: negativeContext)
         return outChannels > inChannels ? try output.slice(axis: 1, end: inChannels) : output
     }
 }

@@ -125,14 +125,7 @@ public final class TeacherTrainer: TrainingRun {
         return checkpoint
     }
 
-    public func save(to path: String) throws {
-        let encoderPath = teacher.encoderPath ?? ""
-        var checkpoint = try self.checkpoint()
-        var config = try checkpoint.configDictionary()
-        config["_snoopi_text_encoder"] = WorldTeacher.relativePath(encoderPath, from: (path as NSString).deletingLastPathComponent)
-        checkpoint.config = ModelConfig(architecture: checkpoint.architecture, values: config).json
-        try checkpoint.save(path)
-    }
+    public func save(to path: String) throws { try teacher.save(checkpoint(), to: path) }
 
     /// Continues the run saved at `path` (by `save(to:)`): its raw weights, EMA, optimizer,
     /// generator position, step and history.

@@ -132,9 +132,12 @@ public final class WorldTeacher {
     /// Images [B, 3, side, side] in [−1, 1] for `prompts`, with classifier-free guidance (eq. 4)
     /// at scale `kappa` — one value, or one per prompt — and, per prompt, a negative prompt in the
     /// unconditional branch (eq. 5; "" is the plain unconditional branch). `steps` of `sampler`.
+    ///
+    /// With `attentionNegativePrompts`, every attention processor also receives those prompts'
+    /// context (NASA, when installed on the network, steers away from it in both CFG branches).
     public func sample(prompts: [String], negativePrompts: [String]? = nil, kappa: [Float], steps: Int = 20,
-                       sampler kind: SamplerKind = .dpmsolver, generator: RandomGenerator,
-                       onStep: StepCallback? = nil) throws -> Tensor {
+                       sampler kind: SamplerKind = .dpmsolver, attentionNegativePrompts: [String]? = nil,
+                       generator: RandomGenerator, onStep: StepCallback? = nil) throws -> Tensor {
         guard !prompts.isEmpty else { throw DiffusionError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
         guard kappa.count == 1 || kappa.count == prompts.count else {
             throw DiffusionError.invalidArgument(name: "kappa", reason: "give one κ or one per prompt (\(prompts.count)), got \(kappa.count)")
@@ -142,9 +145,15 @@ public final class WorldTeacher {
         if let negativePrompts, negativePrompts.count != prompts.count {
             throw DiffusionError.invalidArgument(name: "negative prompts", reason: "need one per prompt (\(prompts.count)), got \(negativePrompts.count)")
         }
+        if let attentionNegativePrompts, attentionNegativePrompts.count != prompts.count {
+            throw DiffusionError.invalidArgument(name: "attention negative prompts", reason: "need one per prompt (\(prompts.count)), got \(attentionNegativePrompts.count)")
+        }
         let network = self.network
+        let away = try attentionNegativePrompts.map { try self.context($0) }
         let model: ConditionalDenoiser = { x, t, context in
-            try network.prediction(x, timestep: Tensor.full([x.shape[0]], t), context: context)
+            // Both CFG branches may run as one batch of 2B: repeat the negative context to match.
+            let negative = try away.map { a in x.shape[0] == a.shape[0] ? a : try Tensor.concat(Array(repeating: a, count: x.shape[0] / a.shape[0])) }
+            return try network.prediction(x, timestep: Tensor.full([x.shape[0]], t), context: context, negativeContext: negative)
         }
         let context = try self.context(prompts)
         let unconditional = try self.context(negativePrompts ?? Array(repeating: "", count: prompts.count))
@@ -170,10 +179,11 @@ public final class WorldTeacher {
 
     static let metadataPrefix = "_snoopi_"
 
-    /// The network's config with the pipeline's metadata added.
-    public func checkpoint() throws -> Checkpoint {
+    /// The network's config with the pipeline's metadata added; `pipeline` tags what the network
+    /// is ("WorldTeacher", or "OneStepStudent" for a distilled student).
+    public func checkpoint(pipeline: String = "WorldTeacher") throws -> Checkpoint {
         var values = (network as? UNet2DConditionModel)?.config.values ?? (network as! PixArtTransformer2DModel).config.values
-        values["_snoopi_pipeline"] = "WorldTeacher"
+        values["_snoopi_pipeline"] = pipeline
         values["_snoopi_text_encoder"] = encoderPath ?? ""
         values["_snoopi_side"] = side
         values["_snoopi_beta_schedule"] = schedule.betaSchedule.rawValue
@@ -187,11 +197,17 @@ public final class WorldTeacher {
 
     /// Saves the network (weights as they are now) atomically. `encoderPath` must be set: it is
     /// stored relative to the teacher's folder when it lies inside it.
-    public func save(to path: String) throws {
+    public func save(to path: String, pipeline: String = "WorldTeacher") throws {
+        try save(checkpoint(pipeline: pipeline), to: path)
+    }
+
+    /// Saves `checkpoint` (made by `checkpoint(pipeline:)`, perhaps with training state) with the
+    /// encoder's path made relative to `path`'s folder.
+    public func save(_ checkpoint: Checkpoint, to path: String) throws {
         guard let encoderPath, !encoderPath.isEmpty else {
             throw DiffusionError.invalidArgument(name: "teacher", reason: "set encoderPath (the ShapesCLIP checkpoint) before saving")
         }
-        var checkpoint = try self.checkpoint()
+        var checkpoint = checkpoint
         var config = try checkpoint.configDictionary()
         config["_snoopi_text_encoder"] = Self.relativePath(encoderPath, from: (path as NSString).deletingLastPathComponent)
         checkpoint.config = ModelConfig(architecture: architecture, values: config).json
@@ -199,16 +215,18 @@ public final class WorldTeacher {
     }
 
     /// Loads a teacher saved with `save(to:)`, with its encoder (found relative to `path`).
-    public static func load(_ path: String) throws -> WorldTeacher {
-        try load(Checkpoint.load(path, loadTraining: false), path: path)
+    public static func load(_ path: String, pipeline: String = "WorldTeacher") throws -> WorldTeacher {
+        try load(Checkpoint.load(path, loadTraining: false), path: path, pipeline: pipeline)
     }
 
     /// Builds the teacher a checkpoint describes; `path` is where it was read from (for the
     /// encoder's relative path).
-    public static func load(_ checkpoint: Checkpoint, path: String) throws -> WorldTeacher {
+    public static func load(_ checkpoint: Checkpoint, path: String, pipeline: String = "WorldTeacher") throws -> WorldTeacher {
         let config = try checkpoint.configDictionary()
-        guard config["_snoopi_pipeline"] as? String == "WorldTeacher", let encoderName = config["_snoopi_text_encoder"] as? String else {
-            throw DiffusionError.invalidArgument(name: path, reason: "is a \(checkpoint.architecture) checkpoint but not a shapes-world teacher (no _snoopi_pipeline = WorldTeacher in its config)")
+        let found = config["_snoopi_pipeline"] as? String
+        guard found == pipeline, let encoderName = config["_snoopi_text_encoder"] as? String else {
+            throw DiffusionError.invalidArgument(name: path, reason: found.map { "holds a \($0), not a \(pipeline)" }
+                ?? "is a \(checkpoint.architecture) checkpoint but not a shapes-world pipeline (no _snoopi_pipeline in its config)")
         }
         let encoderPath = encoderName.hasPrefix("/") ? encoderName
             : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(encoderName)

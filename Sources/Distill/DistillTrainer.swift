@@ -1,0 +1,220 @@
+import Checkpoints
+import Diffusion
+import Engine
+import Foundation
+import Models
+
+/// SBv2's clamped CLIP loss: weight · mean(max(0, τ − cos(CLIP_img(x0), CLIP_txt(y)))), the weight
+/// decaying linearly from `weight` to 0 over the run, with the gradient through the image tower.
+public struct ClampedCLIPLoss {
+    public var margin: Float = 0.37
+    public var weight: Float = 0.1
+    public init(margin: Float = 0.37, weight: Float = 0.1) { self.margin = margin; self.weight = weight }
+}
+
+/// Settings of a distillation run.
+public struct DistillOptions {
+    public var batchSize = 8
+    /// The student's learning rate (AdamW, constant after a short warm-up).
+    public var learningRate: Float = 1e-4
+    /// The LoRA teacher's learning rate (AdamW).
+    public var loraLearningRate: Float = 1e-3
+    public var loraRank = 8
+    public var loraAlpha: Float = 16
+    /// The layers that get adapters (to_q, to_k, to_v, to_out.0 of every attention layer).
+    public var loraTargets = ["**.to_q", "**.to_k", "**.to_v", "**.to_out.0"]
+    /// κ for the two teachers. Default PG-SB.
+    public var guidance: GuidanceSampling
+    public var tRange: (min: Float, max: Float) = (0.02, 0.98)
+    public var weighting: VSDWeighting = .sigmaSquared
+    /// Student gradient-norm clipping (SwiftBrush: 1).
+    public var clipNorm: Float? = 1
+    /// DMD2's two-time-scale rule: LoRA-teacher updates per student update (1: SwiftBrush).
+    public var loraStepsPerStudentStep = 1
+    /// The LoRA teacher's prompt dropout.
+    public var promptDropout: Float = 0.1
+    /// SBv2's clamped CLIP loss; nil: off.
+    public var clipLoss: ClampedCLIPLoss? = nil
+    /// The run's length, for the CLIP-loss weight's decay and the warm-up.
+    public var totalSteps = 400
+    public var warmupSteps = 20
+    public var seed: UInt64 = 0
+    /// Evaluation images (one-step, fixed noise).
+    public var evalCount = 256
+
+    public init() throws { guidance = try .pgsb() }
+
+    func validate() throws {
+        guard batchSize >= 1, loraStepsPerStudentStep >= 1, totalSteps >= 1, warmupSteps >= 0, evalCount >= 8 else {
+            throw TrainingError.invalidOptions("batch, LoRA steps per student step and total steps must be ≥ 1, warm-up ≥ 0, evaluation count ≥ 8")
+        }
+        guard learningRate > 0, loraLearningRate > 0 else { throw TrainingError.invalidOptions("learning rates must be > 0") }
+        guard promptDropout >= 0, promptDropout <= 1 else { throw TrainingError.invalidOptions("prompt dropout must be in [0, 1]") }
+    }
+}
+
+/// Distils a `WorldTeacher` into a `OneStepStudent` by VSD (eq. 6/7) with guidance-scale
+/// distributions (PG-SB) and the baselines (SwiftBrush's fixed κ, DMD2's two-time-scale rule,
+/// SBv2's clamped CLIP loss). Each step: the student draws x0 for a batch of the world's training
+/// captions; VSD against the frozen and LoRA teachers (one network, adapters off/on) updates the
+/// student; then the LoRA teacher takes `loraStepsPerStudentStep` denoising steps (eq. 3, prompt
+/// dropout) on detached student samples. Drive it with `runTraining`.
+public final class DistillTrainer: TrainingRun {
+    public let teacher: WorldTeacher
+    public let student: OneStepStudent
+    public let world: ShapesWorld
+    public let options: DistillOptions
+    /// The teacher's network copy that carries the LoRA teacher's adapters.
+    public let teachers: any Module & NoisePredictor
+    public let vsd: VSD
+    public private(set) var step = 0
+    public var history = TrainingHistory()
+    let studentOptimizer: AdamW, loraOptimizer: AdamW
+    let studentParameters: [Tensor]
+    let loraNames: [(name: String, tensor: Tensor)]
+    let generator: RandomGenerator
+    private var evaluator: SampleEvaluator?
+
+    public init(teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions) throws {
+        try options.validate()
+        guard world.side == teacher.side else {
+            throw DistillError.invalidArgument(name: "distillation", reason: "the teacher is built for side \(teacher.side), the world draws \(world.side)")
+        }
+        self.teacher = teacher
+        self.world = world
+        self.options = options
+        student = try OneStepStudent(copying: teacher)
+        // The two teachers: a second copy, base frozen, adapters trainable.
+        let teachers = try OneStepStudent(copying: teacher).network
+        _ = try teachers.freeze()
+        // Seeded: two runs with the same options start from the same adapters.
+        try Initialization.withSeed(options.seed &+ 0x10AA) {
+            for target in options.loraTargets {
+                try teachers.addLoRA(target, rank: options.loraRank, alpha: options.loraAlpha)
+            }
+        }
+        self.teachers = teachers
+        let baseNames = Set(teachers.stateDict().map(\.name))
+        loraNames = teachers.namedParameters().filter { !baseNames.contains($0.name) }
+        vsd = try VSD(teacher: teachers, schedule: teacher.schedule, guidance: options.guidance, tRange: options.tRange, weighting: options.weighting)
+        studentParameters = student.network.namedParameters().map(\.tensor)
+        studentOptimizer = try AdamW(parameters: studentParameters, learningRate: options.learningRate, weightDecay: 0)
+        loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, weightDecay: 0)
+        generator = RandomGenerator(seed: options.seed)
+    }
+
+    /// Captions of the world's training images step·B ..< (step+1)·B.
+    func captions(at step: Int) -> [String] {
+        (0..<options.batchSize).map { world.draw(step * options.batchSize + $0, split: .train).caption }
+    }
+
+    public func trainStep() throws -> [String: Double] {
+        let b = options.batchSize
+        let captions = self.captions(at: step)
+        let context = try teacher.context(captions), unconditional = try teacher.context(Array(repeating: "", count: b))
+        let warm = options.warmupSteps > 0 ? Swift.min(1, Float(step + 1) / Float(options.warmupSteps)) : 1
+        studentOptimizer.learningRate = options.learningRate * warm
+
+        // Student update: VSD (+ the clamped CLIP loss).
+        studentOptimizer.zeroGrad()
+        let z = try Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator)
+        let x0 = try student.x0(noise: z, context: context)
+        let terms = try vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: generator)
+        var loss = terms.loss
+        var metrics: [String: Double] = ["loss": Double(try terms.loss.item())]
+        if let clip = options.clipLoss {
+            let weight = clip.weight * Swift.max(0, 1 - Float(step) / Float(options.totalSteps))
+            let images = try teacher.encoder.encodeImage(x0.clamp(min: -1, max: 1))
+            let texts = try noGrad { try teacher.encoder.encodeText(captions) }
+            let cosine = try (images * texts).sum(axes: [1])
+            let clamped = try (-cosine + clip.margin).clamp(min: 0).mean()
+            loss = try loss + clamped * weight
+            metrics["clip_loss"] = Double(try clamped.item())
+        }
+        try loss.backward()
+        let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
+        metrics["grad_norm"] = Double(gradNorm)
+        metrics["g_rms"] = Double(try terms.g.square().mean().sqrt().item())
+        let k = terms.kappaFrozen.map(Double.init)
+        let kMean = k.reduce(0, +) / Double(k.count)
+        metrics["kappa_mean"] = kMean
+        metrics["kappa_std"] = (k.map { ($0 - kMean) * ($0 - kMean) }.reduce(0, +) / Double(k.count)).squareRoot()
+        try checkFinite(metrics, step: step + 1)
+        try studentOptimizer.step()
+
+        // LoRA-teacher update(s) on detached student samples.
+        var loraLoss = 0.0
+        for k in 0..<options.loraStepsPerStudentStep {
+            let samples = k == 0 ? x0.detach()
+                : try noGrad { try student.x0(noise: Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator), context: context) }
+            loraLoss += try loraStep(samples: samples, captions: captions)
+        }
+        metrics["lora_loss"] = loraLoss / Double(options.loraStepsPerStudentStep)
+        try checkFinite(metrics, step: step + 1)
+        step += 1
+        return metrics
+    }
+
+    /// One denoising step (eq. 3) of the LoRA teacher on `samples`, prompts dropped to "" with
+    /// probability `promptDropout`, t ~ U{0…T−1}.
+    func loraStep(samples: Tensor, captions: [String]) throws -> Double {
+        let b = samples.shape[0]
+        let dropped = captions.map { generator.uniform() < options.promptDropout ? "" : $0 }
+        let t = (0..<b).map { _ in generator.integer(below: teacher.schedule.trainSteps) }
+        let noise = try Tensor.randn(samples.shape, generator: generator)
+        let xt = try teacher.schedule.addNoise(x0: samples, noise: noise, t: t)
+        loraOptimizer.zeroGrad()
+        let prediction = try teachers.withLoRA(enabled: true) {
+            try teachers.prediction(xt, timestep: Tensor(t.map(Float.init), shape: [b]), context: teacher.context(dropped))
+        }
+        let loss = try Tensor.mse(prediction, noise)
+        try loss.backward()
+        let value = Double(try loss.item())
+        guard value.isFinite else { throw TrainingError.nonFinite(step: step + 1, metric: "lora_loss", value: value, lastCheckpoint: nil) }
+        try loraOptimizer.step()
+        return value
+    }
+
+    /// FD, CLIP score, precision and recall of one-step samples for the evaluation captions
+    /// (fixed noise: the same images at every evaluation for the same weights).
+    public func evaluate() throws -> [String: Double] {
+        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount) }
+        let evaluator = self.evaluator!
+        let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
+        return try evaluator.evaluate(images)
+    }
+
+    /// The student's weights, with both optimizers, the LoRA adapters, the generator and history.
+    public func checkpoint() throws -> Checkpoint {
+        var checkpoint = try student.pipeline.checkpoint(pipeline: OneStepStudent.pipelineTag)
+        checkpoint.training = TrainingState(step: step, optimizer: studentOptimizer.state, random: generator.state, history: history,
+                                            optimizers: ["lora": loraOptimizer.state],
+                                            tensors: ["lora": try NamedTensors(loraNames.map { ($0.name, $0.tensor.detach().copy()) })])
+        return checkpoint
+    }
+
+    public func save(to path: String) throws { try student.pipeline.save(checkpoint(), to: path) }
+
+    /// Continues the run saved at `path` against `teacher` with `options` (which must be the run's).
+    public static func resume(from path: String, teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions) throws -> DistillTrainer {
+        let checkpoint = try Checkpoint.load(path)
+        guard let state = checkpoint.training, let studentState = state.optimizer, let loraState = state.optimizers["lora"],
+              let random = state.random, let lora = state.tensors["lora"] else {
+            throw DistillError.invalidArgument(name: path, reason: "holds no resumable distillation state (optimizers, LoRA adapters, generator)")
+        }
+        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        try trainer.student.network.load(checkpoint.tensors.dictionary)
+        for (name, tensor) in trainer.loraNames {
+            guard let saved = lora[name], saved.shape == tensor.shape else {
+                throw DistillError.invalidArgument(name: path, reason: "its LoRA adapters do not match (rank or targets differ): \(name)")
+            }
+            try tensor.assign(saved)
+        }
+        try trainer.studentOptimizer.load(studentState)
+        try trainer.loraOptimizer.load(loraState)
+        trainer.generator.state = random
+        trainer.step = state.step
+        trainer.history = state.history
+        return trainer
+    }
+}
