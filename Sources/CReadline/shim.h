@@ -15,3 +15,5 @@ static inline const char *snp_rl_line_buffer(void) { return rl_line_buffer; }
 static inline int snp_rl_point(void) { return rl_point; }
 static inline void snp_rl_set_attempted_completion_over(int v) { rl_attempted_completion_over = v; }
 static inline int snp_history_length(void) { return history_length; }
+static inline void snp_rl_set_completion_word_break_hook(rl_cpvfunc_t *f) { rl_completion_word_break_hook = f; }
+static inline void snp_rl_set_readline_name(const char *s) { rl_readline_name = s; }

@@ -149,3 +149,28 @@ public struct GuidanceSampling: CustomStringConvertible {
 }
 
 func format(_ x: Float) -> String { x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : String(format: "%g", Double(x)) }
+
+/// Reads a distribution from its command-line spelling: `4.5` (constant), `uniform:0.5:4`,
+/// `normal:MEAN:STD:LOW:HIGH` (clipped), `loguniform:1:8`, `choice:2/3/4`.
+public func parseGuidanceDistribution(_ text: String) throws -> any GuidanceDistribution {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    func numbers(_ items: ArraySlice<String>) throws -> [Float] {
+        try items.map { item in
+            guard let v = Float(item) else { throw DistillError.invalidGuidance("'\(item)' in '\(text)' is not a number") }
+            return v
+        }
+    }
+    switch (parts[0], parts.count) {
+    case (_, 1):
+        guard let k = Float(text) else {
+            throw DistillError.invalidGuidance("'\(text)' is not a distribution: use a number, uniform:A:B, normal:MEAN:STD:LOW:HIGH, loguniform:A:B or choice:A/B/…")
+        }
+        return try ConstantGuidance(k)
+    case ("uniform", 3): let v = try numbers(parts[1...]); return try UniformGuidance(v[0], v[1])
+    case ("loguniform", 3): let v = try numbers(parts[1...]); return try LogUniformGuidance(v[0], v[1])
+    case ("normal", 5): let v = try numbers(parts[1...]); return try ClippedNormalGuidance(mean: v[0], std: v[1], low: v[2], high: v[3])
+    case ("choice", 2): return try ChoiceGuidance(numbers(parts[1].split(separator: "/").map(String.init)[...]))
+    default:
+        throw DistillError.invalidGuidance("'\(text)' is not a distribution: use a number, uniform:A:B, normal:MEAN:STD:LOW:HIGH, loguniform:A:B or choice:A/B/…")
+    }
+}

@@ -22,10 +22,13 @@ enum SnpCommand {
         ("train-teacher", Entry(summary: "--kind unet|pixart [--steps 4000] --out PATH.h5 — a multi-step teacher of the shapes world", run: trainTeacherCommand)),
         ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
         ("eval", Entry(summary: "--teacher T.h5 [--kappas 2,3,4,5,uniform:2:5] — FD, CLIP score, precision, recall (Table 1)", run: evalCommand)),
+        ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD", run: distillCommand)),
+        ("generate", Entry(summary: "--student S.h5 --prompt TEXT [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] --grid OUT.png", run: generateCommand)),
+        ("experiment", Entry(summary: "e1|e2|e3|e4|e5|nasa|all [--steps 200 --seeds 3] — the paper's experiments in miniature", run: experimentCommand)),
         ("kernels", Entry(summary: "the OpenBLAS kernels in use and why, the thread count", run: kernelsCommand)),
         ("inspect", Entry(summary: "M.h5 — architecture, config, tensor and parameter counts", run: inspectCommand)),
         ("forward", Entry(summary: "--checkpoint M.h5 --inputs IN.h5 --out OUT.h5 [--nasa-alpha A] [--nasa-layers GLOB]", run: forwardCommand)),
-        ("run", Entry(summary: "FILE.snp [ARGS…] — run a .snp script (also: snp FILE.snp, snp -e CODE, snp - for stdin)", run: runCommand)),
+        ("run", Entry(summary: "[-i] FILE.snp [ARGS…] — run a .snp script, with -i then the REPL (also: snp FILE.snp, snp -e CODE, snp - for stdin; snp alone: the REPL)", run: runCommand)),
         ("check", Entry(summary: "FILE.snp… — parse only, report syntax errors", run: checkCommand)),
         ("notebook", Entry(summary: "FILE.snp [-o FILE.md] [--keep-going] [ARGS…] — run a notebook, write Markdown with outputs and pictures", run: notebookCommand)),
         ("help-language", Entry(summary: "the .snp language reference (Docs/language.md)", run: helpLanguageCommand)),
@@ -36,7 +39,7 @@ enum SnpCommand {
     }
 
     static func main(_ arguments: [String]) -> Int32 {
-        guard let name = arguments.first else { print(usage); return ExitCode.ok }
+        guard let name = arguments.first else { return startRepl() }
         if let status = languageInvocation(arguments) { return status }
         let command = name == "-h" || name == "--help" ? "help" : name
         guard let entry = table.first(where: { $0.name == command })?.entry else {

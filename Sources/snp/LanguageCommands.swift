@@ -5,8 +5,8 @@ import Language
 // The .snp language from the command line: scripts, one-liners, standard input, syntax checks,
 // notebooks, and the generated language reference.
 
-/// `snp FILE.snp …`, `snp -e CODE …`, `snp - …`: the invocations that are not a subcommand
-/// name. Nil when `arguments` is none of these.
+/// `snp FILE.snp …`, `snp -e CODE …`, `snp - …`, `snp -i FILE.snp …` (the script, then the
+/// REPL): the invocations that are not a subcommand name. Nil when `arguments` is none of these.
 func languageInvocation(_ arguments: [String]) -> Int32? {
     guard let first = arguments.first else { return nil }
     let rest = Array(arguments.dropFirst())
@@ -14,6 +14,9 @@ func languageInvocation(_ arguments: [String]) -> Int32? {
     case "-e":
         guard let code = rest.first else { return usage("snp -e CODE [ARGS…]: CODE is missing") }
         return runScript(code, name: "<-e>", arguments: Array(rest.dropFirst()))
+    case "-i":
+        guard let path = rest.first else { return usage("snp -i FILE.snp [ARGS…]: FILE is missing") }
+        return startRepl(script: path, arguments: Array(rest.dropFirst()))
     case "-":
         let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         return runScript(text, name: "<stdin>", arguments: rest)
@@ -23,9 +26,10 @@ func languageInvocation(_ arguments: [String]) -> Int32? {
     }
 }
 
-/// `snp run FILE.snp [ARGS…]`.
+/// `snp run [-i] FILE.snp [ARGS…]`.
 func runCommand(_ words: [String]) throws -> Int32 {
-    guard let path = words.first else { throw UsageError(message: "usage: snp run FILE.snp [ARGS…]") }
+    if words.first == "-i" { return languageInvocation(words) ?? ExitCode.usage }
+    guard let path = words.first else { throw UsageError(message: "usage: snp run [-i] FILE.snp [ARGS…]") }
     return runFile(path, arguments: Array(words.dropFirst()))
 }
 

@@ -21,6 +21,18 @@ let helpDetails: [String: String] = [
       --grid PNG             a grid of samples at the end; --curves PNG the loss/FD curves
     Ctrl-C stops at the end of the current step and writes the run checkpoint (exit 130).
     """,
+    "distill": """
+    Distils a shapes-world teacher into a one-step student by VSD (eq. 6/7; FACTS.md): t ~ U[0.02T, 0.98T] per
+    sample, w(t) = σ_t², gradient clipping at 1, frozen and LoRA teacher as one network (adapters off/on), the
+    LoRA teacher trained on detached student samples with prompt dropout 0.1.
+      --teacher PATH (default Notebooks/checkpoints/shapes-teacher-unet-16.h5)
+      --method pgsb|sb|sb-ttur|frozen-only|lora-only|sbv2   (PG-SB: κ ~ U(0.5, 4), 3 for PixArt; SB: κ = 4.5)
+      --kappa DIST [--kappa-lora DIST] [--draws per_sample|per_batch]   override the method's κ:
+                             4.5 | uniform:0.5:4 | normal:MEAN:STD:LOW:HIGH | loguniform:A:B | choice:2/3/4
+      --steps N (300) --batch B (8) --lr LR (1e-4) --lora-lr LR (1e-3) --lora-rank R (8) --lora-steps K
+      --weighting sigma2|one|dmd  --seed S  --eval-every N (50) --eval-count N (256) --log-every N
+      --out S.h5 [--run RUN.h5] [--curves PNG] [--grid PNG]
+    """,
     "sample": """
     Draws images from a shapes-world teacher with classifier-free guidance (eq. 4) and negative prompts (eq. 5).
       --teacher PATH         a teacher checkpoint (snp train-teacher)

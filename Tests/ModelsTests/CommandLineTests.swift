@@ -27,7 +27,7 @@ struct CommandLineTests {
     init() throws { try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true) }
 
     @Test func usageAndExitCodes() throws {
-        let help = try runSnp([])
+        let help = try runSnp(["help"])  // `snp` alone is the REPL
         #expect(help.status == 0 && help.out.contains("convert") && help.out.contains("forward"))
         let unknown = try runSnp(["frobnicate"])
         #expect(unknown.status == 64 && unknown.err.contains("unknown command 'frobnicate'"))

@@ -29,7 +29,7 @@ public final class SampleEvaluator {
     }
 
     /// Image features in batches of 256, without gradient.
-    static func features(_ encoder: ShapesCLIP, _ images: Tensor) throws -> Tensor {
+    public static func features(_ encoder: ShapesCLIP, _ images: Tensor) throws -> Tensor {
         try noGrad {
             let n = images.shape[0]
             let parts = try stride(from: 0, to: n, by: 256).map { start in

@@ -1,0 +1,129 @@
+import Checkpoints
+import Diffusion
+import Distill
+import Engine
+import Foundation
+import Graphics
+
+/// Options every distillation run shares on the command line.
+struct DistillRunArguments {
+    var options: DistillOptions
+    var steps: Int
+    var schedule: TrainingSchedule
+
+    static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
+                                      "weighting", "seed", "eval-every", "eval-count", "log-every"]
+
+    init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
+        options = try DistillOptions()
+        if let method { try method.configure(&options, kind: kind) }
+        steps = try args.integer("steps", 300, minimum: 1)
+        options.totalSteps = steps
+        options.batchSize = try args.integer("batch", 8, minimum: 1)
+        options.learningRate = try args.float("lr") ?? 1e-4
+        options.loraLearningRate = try args.float("lora-lr") ?? 1e-3
+        options.loraRank = try args.integer("lora-rank", 8, minimum: 1)
+        options.loraAlpha = 2 * Float(options.loraRank)
+        if let k = args.value("lora-steps") {
+            guard let n = Int(k), n >= 1 else { throw UsageError(message: "--lora-steps must be an integer ≥ 1") }
+            options.loraStepsPerStudentStep = n
+        }
+        let draws = GuidanceSampling.Draws(rawValue: args.value("draws") ?? "per_sample")
+        guard let draws else { throw UsageError(message: "--draws must be per_sample or per_batch") }
+        if let kappa = args.value("kappa") {
+            let frozen = try parseGuidanceDistribution(kappa)
+            if let lora = args.value("kappa-lora") {
+                options.guidance = GuidanceSampling(frozen: frozen, lora: try parseGuidanceDistribution(lora), draws: draws)
+            } else {
+                options.guidance = GuidanceSampling(shared: frozen, draws: draws)
+            }
+        }
+        if let w = args.value("weighting") {
+            guard let weighting = VSDWeighting(rawValue: w) else { throw UsageError(message: "--weighting must be sigma2, one or dmd") }
+            options.weighting = weighting
+        }
+        options.seed = UInt64(try args.integer("seed", 0))
+        options.evalCount = try args.integer("eval-count", 256, minimum: 8)
+        schedule = TrainingSchedule(logEvery: try args.integer("log-every", 10, minimum: 1), evalEvery: try args.integer("eval-every", 50))
+        if schedule.evalEvery % schedule.logEvery != 0 { schedule.logEvery = 1 }
+    }
+}
+
+/// `snp distill`: see `helpDetails["distill"]`.
+func distillCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run"]))
+    let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"
+    let methodName = args.value("method") ?? "pgsb"
+    guard let method = DistillMethod(rawValue: methodName) else {
+        throw UsageError(message: "--method must be one of \(DistillMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(methodName)'")
+    }
+    let teacher = try WorldTeacher.load(teacherPath)
+    var run = try DistillRunArguments(&args, kind: teacher.kind, method: method)
+    let out = try args.required("out")
+    run.schedule.checkpointPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
+    let curves = args.value("curves"), grid = args.value("grid")
+    try args.finish(positionalCount: 0...0)
+    let world = try ShapesWorld(side: teacher.side)
+    let trainer = try DistillTrainer(teacher: teacher, world: world, options: run.options)
+    print("distilling \(teacherPath) (\(teacher.architecture)) with \(method.label): \(run.options.guidance), \(run.steps) steps of \(run.options.batchSize)")
+    Interruption.installHandler()
+    defer { Interruption.removeHandler() }
+    let start = Date()
+    let outcome = try runTraining(trainer, steps: run.steps, schedule: run.schedule, progress: ProgressReporter(label: "distill", total: run.steps))
+    try trainer.student.save(to: out)
+    print("\(trainer.step) steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s; saved \(out)")
+    if let fd = trainer.history.metrics["fd"], let last = fd.lastIndex(where: { !$0.isNaN }) {
+        print("final: " + ["fd", "clip_score", "precision", "recall"].map { "\($0) \(String(format: "%.3f", trainer.history.metrics[$0]![last]))" }.joined(separator: "  "))
+    }
+    if let curves {
+        var plot = LinePlot(title: "distillation: \(method.label)", xLabel: "step", yLabel: "value")
+        plot.smoothing = 0.6
+        for name in ["fd", "lora_loss", "grad_norm"] {
+            guard let values = trainer.history.metrics[name] else { continue }
+            let points = zip(trainer.history.steps, values).filter { !$0.1.isNaN }
+            try plot.add(name, x: points.map { Double($0.0) }, y: points.map(\.1))
+        }
+        try plot.savePNG(to: curves)
+        print("wrote \(curves)")
+    }
+    if let grid { try negativeGrid(trainer.student, alpha: 0.5, to: grid) }
+    if case .interrupted = outcome { return ExitCode.interrupted }
+    return ExitCode.ok
+}
+
+/// A grid of the removal pairs: per pair, 6 images without and 6 with NASA (same noise).
+func negativeGrid(_ student: OneStepStudent, alpha: Float, to path: String) throws {
+    var grid = ImageGrid(columns: 6, scale: 4, title: "one-step student: each pair without (upper row) and with NASA α = \(alpha) (lower row)")
+    for (i, pair) in removalPairs.enumerated() {
+        let prompts = Array(repeating: pair.positive, count: 6), negatives = Array(repeating: pair.negative, count: 6)
+        for method in [NegativeMethod.none, .nasa] {
+            let images = try student.generate(prompts: prompts, negativePrompts: negatives, method: method, alpha: alpha, seed: UInt64(100 + i))
+            try grid.add(batch: images, captions: [method == .none ? pair.positive : "− \(pair.negative) (NASA)"] + Array(repeating: "", count: 5))
+        }
+    }
+    try grid.savePNG(to: path)
+    print("wrote \(path)")
+}
+
+/// `snp generate`: one-step images with a negative prompt by a method.
+func generateCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid"])
+    let student = try OneStepStudent.load(try args.required("student"))
+    let prompt = try args.required("prompt"), negative = args.value("negative") ?? ""
+    let methodName = args.value("method") ?? (negative.isEmpty ? "none" : "nasa")
+    guard let method = NegativeMethod(rawValue: methodName) else {
+        throw UsageError(message: "--method must be one of \(NegativeMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(methodName)'")
+    }
+    let alpha = try args.float("alpha") ?? 0.5
+    let layers = args.value("layers") ?? "**"
+    let count = try args.integer("count", 8, minimum: 1), seed = try args.integer("seed", 0)
+    let gridPath = try args.required("grid")
+    try args.finish(positionalCount: 0...0)
+    let images = try student.generate(prompts: Array(repeating: prompt, count: count), negativePrompts: Array(repeating: negative, count: count),
+                                      method: method, alpha: alpha, nasaLayers: NASALayers([(layers, alpha)]), seed: UInt64(seed))
+    var grid = ImageGrid(columns: Swift.min(count, 8), scale: 4, title: "\"\(prompt)\"" + (negative.isEmpty ? "" : " − \"\(negative)\" by \(method.rawValue), α = \(alpha)"))
+    try grid.add(batch: images, captions: Array(repeating: "", count: count))
+    try grid.savePNG(to: gridPath)
+    print("wrote \(gridPath)")
+    return ExitCode.ok
+}
