@@ -6,6 +6,12 @@ import Models
 public protocol NoisePredictor: AnyObject {
     /// Latent channels the network reads and predicts.
     var inChannels: Int { get }
+    /// The latent side the network was built for.
+    var sampleSize: Int { get }
+    /// The width of the text states it attends to.
+    var contextWidth: Int { get }
+    /// The diffusers config it was built from.
+    var config: ModelConfig { get }
     /// The prediction; `negativeContext` [B, L′, D] is handed to every attention processor (NASA
     /// reads it; the standard processor ignores it).
     func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor
@@ -19,6 +25,8 @@ extension NoisePredictor {
 }
 
 extension UNet2DConditionModel: NoisePredictor {
+    public var contextWidth: Int { crossAttentionDim }
+
     /// The UNet's output as it is.
     public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor {
         try self(sample, timestep: timestep, context: context, negativeContext: negativeContext)
@@ -26,6 +34,8 @@ extension UNet2DConditionModel: NoisePredictor {
 }
 
 extension PixArtTransformer2DModel: NoisePredictor {
+    public var contextWidth: Int { contextChannels }
+
     /// The first `inChannels` output channels. NOTE: PixArt-α predicts 8 channels, ε and a learned
     /// variance (diffusers' learned sigma); the samplers here use ε only, so the variance half is
     /// dropped, as diffusers' PixArtAlphaPipeline does. Models with `use_additional_conditions`

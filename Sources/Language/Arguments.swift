@@ -111,15 +111,20 @@ public struct Arguments {
 
     public func optionalTensor(_ p: String) throws -> Tensor? { isNil(p) ? nil : try tensor(p) }
 
-    /// Numbers from a list, range or tensor (any shape, flattened).
-    public func numbers(_ p: String) throws -> [Double] {
-        switch self[p] {
+    /// Numbers from a list, range or tensor (any shape, flattened); `nil` in a list is NaN (a gap
+    /// in a curve).
+    public func numbers(_ p: String) throws -> [Double] { try numbers(of: self[p], p) }
+
+    /// `numbers` of any value (a record's field, a table's column), errors naming parameter `p`.
+    public func numbers(of value: Value, _ p: String) throws -> [Double] {
+        switch value {
         case .tensor(let t): return t.scalars.map(Double.init)
         case .range(let r): return try r.values().map { if case .number(let x) = $0 { return x } else { return .nan } }
         case .list(let items):
             return try items.map { item in
                 switch item {
                 case .number(let x): return x
+                case .null: return .nan
                 case .tensor(let t) where t.count == 1: return Double(t.scalars[0])
                 default: throw mistake(p, "a list of numbers")
                 }

@@ -17,7 +17,7 @@ extension BuiltinDomain {
             case .object(let table as Table):
                 try addSeries(from: table, to: &plot, args)
             case .record(let r):
-                for (name, value) in r.fields { plot.add(name, y: try seriesNumbers(value, args, "data")) }
+                for (name, value) in r.fields { plot.add(name, y: try args.numbers(of: value, "data")) }
             default:
                 plot.add(try args.optionalString("y") ?? "y", y: try args.numbers("data"))
             }
@@ -102,24 +102,6 @@ func autoScale(_ images: [Image]) -> Int {
     return max(1, min(8, 128 / max(side, 1)))
 }
 
-/// The numbers of one curve.
-private func seriesNumbers(_ v: Value, _ args: Arguments, _ p: String) throws -> [Double] {
-    switch v {
-    case .tensor(let t): return t.scalars.map(Double.init)
-    case .range(let r): return try r.values().map { if case .number(let x) = $0 { return x } else { return .nan } }
-    case .list(let items):
-        return try items.map { item in
-            switch item {
-            case .number(let x): return x
-            case .null: return .nan
-            case .tensor(let t) where t.count == 1: return Double(t.scalars[0])
-            default: throw args.mistake(p, "lists of numbers")
-            }
-        }
-    default: throw args.mistake(p, "a list of numbers, a tensor, a record of them or a table")
-    }
-}
-
 /// Curves from a table's columns: `y` against `x`, one curve per value of `by`.
 private func addSeries(from table: Table, to plot: inout LinePlot, _ args: Arguments) throws {
     guard let xName = try args.optionalString("x") else { throw RuntimeError("plot(): a table needs x: the column along the x axis", parameter: "x") }
@@ -133,7 +115,7 @@ private func addSeries(from table: Table, to plot: inout LinePlot, _ args: Argum
         guard let c = table.column(name) else { throw RuntimeError("plot(): the table has no column '\(name)' (it has \(table.columns.joined(separator: ", ")))", parameter: p) }
         return c
     }
-    let xs = try seriesNumbers(.list(try column(xName, "x")), args, "x")
+    let xs = try args.numbers(of: .list(try column(xName, "x")), "x")
     if plot.xLabel.isEmpty { plot.xLabel = xName }
     if plot.yLabel.isEmpty && yNames.count == 1 { plot.yLabel = yNames[0] }
     let groups: [(String, [Int])]
@@ -149,7 +131,7 @@ private func addSeries(from table: Table, to plot: inout LinePlot, _ args: Argum
         groups = [("", Array(0..<table.rows.count))]
     }
     for yName in yNames {
-        let ys = try seriesNumbers(.list(try column(yName, "y")), args, "y")
+        let ys = try args.numbers(of: .list(try column(yName, "y")), "y")
         for (label, rows) in groups {
             let name = [yNames.count > 1 || label.isEmpty ? yName : "", label].filter { !$0.isEmpty }.joined(separator: " ")
             try plot.add(name, x: rows.map { xs[$0] }, y: rows.map { ys[$0] })

@@ -1,5 +1,6 @@
 import Checkpoints
 import Diffusion
+import Distill
 import Engine
 import Foundation
 import Graphics
@@ -44,7 +45,8 @@ let helpDetails: [String: String] = [
     "eval": """
     Table 1 of the paper in miniature: FD (ShapesCLIP image features), CLIP score, precision and
     recall (k = 3) of a teacher's samples against held-out real images, one row per guidance scale.
-      --teacher PATH  --kappas LIST (default 2,3,4,5,uniform:2:5)  --count N (512)  --steps N (20)
+      --teacher PATH  --kappas LIST (default 2,3,4,5,uniform:2:5; each as snp distill's --kappa)
+      --count N (512)  --steps N (20)
       --sampler dpmsolver|ddim|euler  --seed S
     """,
 ]
@@ -93,7 +95,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
 
     Interruption.installHandler()
     defer { Interruption.removeHandler() }
-    let start = Date()
+    let start = Date(), firstStep = trainer.step
     let outcome = try runTraining(trainer, steps: steps, schedule: schedule,
                                   progress: ProgressReporter(label: "train-teacher", total: steps))
     let seconds = Date().timeIntervalSince(start)
@@ -102,7 +104,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         return ExitCode.interrupted
     }
     try trainer.ema.withAveragedWeights { try trainer.teacher.save(to: out) }
-    print("trained \(steps - (trainer.history.steps.first.map { _ in 0 } ?? 0)) steps in \(String(format: "%.0f", seconds)) s; saved \(out) (EMA weights) and \(runPath) (resumable)")
+    print("trained \(steps - firstStep) steps in \(String(format: "%.0f", seconds)) s; saved \(out) (EMA weights) and \(runPath) (resumable)")
     if let last = trainer.history.steps.indices.last {
         let shown = trainer.history.metrics.keys.sorted().compactMap { name -> String? in
             let value = trainer.history.metrics[name]![last]
@@ -172,41 +174,13 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
     return ExitCode.ok
 }
 
-/// A guidance scale for evaluation: a constant or uniform on an interval (drawn per image).
-enum KappaSetting: CustomStringConvertible {
-    case constant(Float), uniform(Float, Float)
-
-    init(_ text: String) throws {
-        let parts = text.split(separator: ":").map(String.init)
-        if parts.count == 3, parts[0] == "uniform", let a = Float(parts[1]), let b = Float(parts[2]), a.isFinite, b.isFinite, 0 <= a, a < b, b <= 30 {
-            self = .uniform(a, b)
-        } else if parts.count == 1, let k = Float(text), k.isFinite, k >= 0, k <= 30 {
-            self = .constant(k)
-        } else {
-            throw UsageError(message: "a guidance scale is a number in [0, 30] or uniform:A:B with 0 ≤ A < B ≤ 30, got '\(text)'")
-        }
-    }
-
-    func draw(_ count: Int, _ generator: RandomGenerator) -> [Float] {
-        switch self {
-        case .constant(let k): return [k]
-        case let .uniform(a, b): return (0..<count).map { _ in a + (b - a) * generator.uniform() }
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .constant(let k): return "κ = \(ProgressReporter.format(Double(k)))"
-        case let .uniform(a, b): return "κ ~ U(\(ProgressReporter.format(Double(a))), \(ProgressReporter.format(Double(b))))"
-        }
-    }
-}
-
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
     var args = try Arguments(words, valued: ["teacher", "kappas", "count", "steps", "sampler", "seed"])
     let teacherPath = try args.required("teacher")
-    let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { try KappaSetting(String($0)) }
+    let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { spec in
+        do { return try parseGuidanceDistribution(String(spec)) } catch { throw UsageError(message: "--kappas: \(error)") }
+    }
     let count = try args.integer("count", 512, minimum: 8), steps = try args.integer("steps", 20, minimum: 1), seed = try args.integer("seed", 0)
     let samplerName = args.value("sampler") ?? "dpmsolver"
     try args.finish(positionalCount: 0...0)
@@ -219,10 +193,11 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     for setting in settings {
         let start = Date()
         let generator = RandomGenerator(seed: UInt64(seed))
-        let kappas = setting.draw(count, RandomGenerator(seed: UInt64(seed) &+ 99))
+        let kappas = try setting.draw(count, RandomGenerator(seed: UInt64(seed) &+ 99))
+        guard kappas.allSatisfy({ $0 >= 0 && $0 <= 30 }) else { throw UsageError(message: "--kappas: \(setting) draws κ outside [0, 30]") }
         let images = try teacher.sample(prompts: evaluator.captions, kappa: kappas, steps: steps, sampler: sampler, generator: generator)
         let m = try evaluator.evaluate(images)
-        print(String(format: "| %@ | %.2f | %.2f | %.3f | %.3f | %.0f |", setting.description, m["fd"]!, m["clip_score"]!,
+        print(String(format: "| κ ~ %@ | %.2f | %.2f | %.3f | %.3f | %.0f |", setting.description, m["fd"]!, m["clip_score"]!,
                      m["precision"]!, m["recall"]!, Date().timeIntervalSince(start)))
     }
     return ExitCode.ok

@@ -49,19 +49,13 @@ struct WorldTrainingOptions {
         guard steps >= 1, batch >= 8 else { throw UsageError(message: "--steps must be ≥ 1 and --batch ≥ 8") }
     }
 
-    /// Runs `train` with a progress line on stderr at most every 5 s (steps/s, ETA, loss), then
-    /// prints the time and where the model was saved.
+    /// Runs `train` with progress on stderr (steps/s, ETA, loss), then prints the time and where
+    /// the model was saved.
     func run(_ train: ((Int, Float) -> Void) throws -> Void, save: () throws -> Void) throws {
         let start = Date()
-        var last = start
-        try train { step, loss in
-            let now = Date()
-            guard now.timeIntervalSince(last) >= 5 || step == steps - 1 else { return }
-            last = now
-            let rate = Double(step + 1) / now.timeIntervalSince(start)
-            FileHandle.standardError.write(Data(String(format: "step %d/%d  loss %.4f  %.1f steps/s  ETA %.0f s\n",
-                                                       step + 1, steps, loss, rate, Double(steps - step - 1) / rate).utf8))
-        }
+        let progress = ProgressReporter(label: "train", total: steps, plainInterval: 5)
+        try train { step, loss in progress.update(step: step + 1, metrics: ["loss": Double(loss)]) }
+        progress.finish()
         let seconds = Date().timeIntervalSince(start)
         try save()
         print("trained \(steps) steps of \(batch) in \(String(format: "%.0f", seconds)) s; saved \(out)")

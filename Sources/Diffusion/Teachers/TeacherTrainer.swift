@@ -92,8 +92,7 @@ public final class TeacherTrainer: TrainingRun {
         optimizer.zeroGrad()
         let l = try loss(images: batch.images, captions: batch.captions)
         try l.backward()
-        let gradNorm = try options.clipNorm.map { try clipGradNorm(optimizer.parameters, maxNorm: $0) }
-            ?? clipGradNorm(optimizer.parameters, maxNorm: .greatestFiniteMagnitude)
+        let gradNorm = try clipGradNorm(optimizer.parameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
         let metrics: [String: Double] = ["loss": Double(try l.item()), "grad_norm": Double(gradNorm), "lr": Double(optimizer.learningRate)]
         try checkFinite(metrics, step: step + 1)
         try optimizer.step()

@@ -43,13 +43,11 @@ public final class WorldTeacher {
         guard network.inChannels == 3 else {
             throw DiffusionError.invalidArgument(name: "teacher", reason: "a pixel-space teacher reads 3 channels, the network reads \(network.inChannels)")
         }
-        let contextWidth = (network as? UNet2DConditionModel)?.crossAttentionDim ?? (network as? PixArtTransformer2DModel)?.contextChannels
-        guard contextWidth == encoder.width else {
-            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network attends to \(contextWidth.map(String.init) ?? "?")-wide contexts, the encoder gives \(encoder.width)")
+        guard network.contextWidth == encoder.width else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network attends to \(network.contextWidth)-wide contexts, the encoder gives \(encoder.width)")
         }
-        let sampleSize = (network as? UNet2DConditionModel)?.sampleSize ?? (network as? PixArtTransformer2DModel)?.sampleSize
-        guard sampleSize == encoder.side else {
-            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network is built for side \(sampleSize.map(String.init) ?? "?"), the encoder for \(encoder.side)")
+        guard network.sampleSize == encoder.side else {
+            throw DiffusionError.invalidArgument(name: "teacher", reason: "the network is built for side \(network.sampleSize), the encoder for \(encoder.side)")
         }
         self.network = network
         self.encoder = encoder
@@ -182,7 +180,7 @@ public final class WorldTeacher {
     /// The network's config with the pipeline's metadata added; `pipeline` tags what the network
     /// is ("WorldTeacher", or "OneStepStudent" for a distilled student).
     public func checkpoint(pipeline: String = "WorldTeacher") throws -> Checkpoint {
-        var values = (network as? UNet2DConditionModel)?.config.values ?? (network as! PixArtTransformer2DModel).config.values
+        var values = network.config.values
         values["_snoopi_pipeline"] = pipeline
         values["_snoopi_text_encoder"] = encoderPath ?? ""
         values["_snoopi_side"] = side
