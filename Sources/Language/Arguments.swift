@@ -10,14 +10,22 @@ public struct Arguments {
     public let location: SourceLocation?
     private let values: [String: Value]
     let locations: [String: SourceLocation]
+    /// The parameters the call passed (positionally or by keyword), as opposed to defaults.
+    private let given: Set<String>
 
-    init(name: String, interpreter: Interpreter, location: SourceLocation?, values: [String: Value], locations: [String: SourceLocation]) {
+    init(name: String, interpreter: Interpreter, location: SourceLocation?, values: [String: Value], locations: [String: SourceLocation],
+         given: Set<String>) {
         self.name = name
         self.interpreter = interpreter
         self.location = location
         self.values = values
         self.locations = locations
+        self.given = given
     }
+
+    /// Whether the call passed this parameter (even with its default value) rather than leaving
+    /// it to the default: explicit settings override presets (`distill(…, method:)`).
+    public func isGiven(_ parameter: String) -> Bool { given.contains(parameter) }
 
     /// The bound value of a parameter (its default when not passed).
     public subscript(parameter: String) -> Value { values[parameter] ?? .null }

@@ -92,7 +92,7 @@ public struct Signature {
     /// ones by name, then defaults. Too many, unknown, doubled or missing arguments are errors
     /// naming the builtin.
     func bind(_ name: String, positional: [(Value, SourceLocation?)], keyword: [(String, Value, SourceLocation?)]) throws
-        -> (values: [String: Value], locations: [String: SourceLocation]) {
+        -> (values: [String: Value], locations: [String: SourceLocation], given: Set<String>) {
         var values: [String: Value] = [:]
         var locations: [String: SourceLocation] = [:]
         let positionalParameters = parameters.filter { !$0.isKeywordOnly }
@@ -117,11 +117,12 @@ public struct Signature {
             values[label] = value
             locations[label] = location
         }
+        let given = Set(values.keys)
         for p in parameters where values[p.name] == nil {
             guard let d = p.defaultValue else { throw RuntimeError("\(name)(): missing argument '\(p.name)'; see help(\"\(name)\")") }
             values[p.name] = d
         }
-        return (values, locations)
+        return (values, locations, given)
     }
 }
 

@@ -142,6 +142,7 @@ func longForm(_ value: Value) -> String {
     case .list(let items): return items.map(\.summary).joined(separator: "\n")
     case .record(let r): return r.fields.map { "\($0.key): \($0.value.summary)" }.joined(separator: "\n")
     case .object(let model as ModelObject): return model.module.summary(depth: 2)
+    case .object(let carrier as any NetworkCarrier): return carrier.summary + "\n" + carrier.networkObject.module.summary(depth: 2)
     default: return value.display
     }
 }

@@ -6,14 +6,31 @@ extension BuiltinDomain {
     /// Loading, saving, inspecting and adapting networks.
     static let models = BuiltinDomain("models", doc: "Snoopi checkpoints (UNet, PixArt, CLIP text): load, save, inspect, freeze, LoRA, NASA.", builtins: [
         Builtin("load", "path, only: nil",
-                doc: "Builds the network a Snoopi checkpoint (HDF5, see Docs/checkpoints.md) describes and loads its weights, checking every name and shape. With `only` (a name glob) just the matching weights are read.",
-                example: "let unet = load(\"Notebooks/checkpoints/shapes-teacher.h5\")") { args in
-            let loaded = try LoadedModel.load(path: try args.string("path"), only: try args.optionalString("only"))
+                doc: "Builds the network a Snoopi checkpoint (HDF5, see Docs/checkpoints.md) describes and loads its weights, checking every name and shape. A shapes-world checkpoint gives its pipeline: a teacher (`WorldTeacher`, with its text encoder and schedule), a one-step student, an encoder (ShapesCLIP) or the attribute classifier. With `only` (a name glob) just the matching weights of the bare network are read.",
+                example: "let teacher = load(\"Notebooks/checkpoints/shapes-teacher-unet-16.h5\")") { args in
+            let path = try args.string("path")
+            guard let only = try args.optionalString("only") else {
+                let checkpoint = try Checkpoint.load(path, loadTraining: false)
+                if let value = try worldValue(checkpoint, path: path) { return value }
+                let loaded = try LoadedModel.load(checkpoint)
+                return .object(ModelObject(module: loaded.module, loaded: loaded))
+            }
+            let loaded = try LoadedModel.load(path: path, only: only)
             return .object(ModelObject(module: loaded.module, loaded: loaded))
         },
         Builtin("save", "model, path, dtype: \"float32\"", method: true,
-                doc: "Writes a model as a Snoopi checkpoint (its architecture, config and base weights; LoRA adapters are not included) in float32 or float16, replacing the file atomically.",
-                example: "save(student, \"student.h5\", dtype: \"float16\")") { args in
+                doc: "Writes a model as a Snoopi checkpoint (its architecture, config and base weights; LoRA adapters are not included) in float32 or float16, replacing the file atomically. A teacher or student is saved as its pipeline (the network with its encoder's path and schedule; float32), loadable with `load`.",
+                example: "save(unet, \"unet.h5\", dtype: \"float16\")\nsave(student, \"student.h5\")") { args in
+            if case .object(let o) = args["model"], let pipeline = o as? any PipelineCarrier {
+                let path = try args.string("path")
+                guard try args.string("dtype") == "float32" else { throw args.mistake("dtype", "\"float32\" for a teacher or student") }
+                switch pipeline {
+                case let t as TeacherObject: try t.teacher.save(to: path)
+                case let s as StudentObject: try s.student.save(to: path)
+                default: throw RuntimeError("save(): a LoRA teacher is not a pipeline checkpoint; save its network (save(lora.network, path): base weights only)", parameter: "model")
+                }
+                return .string(path)
+            }
             let model = try modelArgument(args)
             guard let loaded = model.loaded else { throw RuntimeError("save(): \(model.path) is a part of a model; save the whole model", parameter: "model") }
             let storage: HDF5FloatStorage
@@ -58,11 +75,18 @@ extension BuiltinDomain {
                 example: "unfreeze(unet, pattern: \"conv_out\")") { args in
             .number(Double(try modelArgument(args).module.unfreeze(try args.optionalString("pattern"))))
         },
-        Builtin("lora", "model, layers: \"**\", rank: 4, alpha: 4", method: true,
-                doc: "Attaches LoRA adapters (Δy = alpha/rank · B A x, B zero so nothing changes yet) to every Linear or 1×1 convolution whose path matches `layers`; returns the model. Adapters are not saved with the base weights.",
-                example: "lora(unet, layers: \"**.attn2.to_*\", rank: 8, alpha: 16)") { args in
+        Builtin("lora", "model, layers: nil, rank: nil, alpha: nil, seed: 0", method: true,
+                doc: "Attaches LoRA adapters (Δy = alpha/rank · B A x, B zero so nothing changes yet) to every Linear or 1×1 convolution whose path matches `layers` (default \"**\", rank 4, alpha 4); returns the model. Adapters are not saved with the base weights. On a teacher it returns a LoRA teacher instead — a copy of the teacher, base frozen, adapters (default rank 8, alpha 16, drawn from `seed`) on every attention projection (to_q, to_k, to_v, to_out.0; or `layers`), exactly as the distillation trainer builds its LoRA teacher — for `vsd(…, lora:)`, `eps` and `sample`.",
+                example: "lora(unet, layers: \"**.attn2.to_*\", rank: 8, alpha: 16)\nlet phi = lora(teacher, rank: 8, alpha: 16)") { args in
+            let layers = try args.optionalString("layers")
+            if case .object(let teacher as TeacherObject) = args["model"] {
+                let rank = try args.optionalInt("rank") ?? 8
+                guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+                return .object(try LoraTeacherObject.make(teacher, rank: rank, alpha: Float(try args.optionalNumber("alpha") ?? 16),
+                                                          layers: layers.map { [$0] }, seed: seed))
+            }
             let model = try modelArgument(args)
-            try model.module.addLoRA(try args.string("layers"), rank: try args.int("rank"), alpha: Float(try args.number("alpha")))
+            try model.module.addLoRA(layers ?? "**", rank: try args.optionalInt("rank") ?? 4, alpha: Float(try args.optionalNumber("alpha") ?? 4))
             return args["model"]
         },
         Builtin("attention_layers", "model", method: true,
@@ -74,6 +98,17 @@ extension BuiltinDomain {
                 table.append(Record([("name", .string(name)), ("kind", .string(layer.isCrossAttention ? "cross" : "self")), ("processor", .string(layer.processor.name))]))
             }
             return .object(table)
+        },
+        Builtin("attend", "layer, x, context: nil, negative: nil",
+                doc: "Runs one attention layer (a module from `layers` or `model[\"…attn2\"]`) on hidden states `x` [B, L, D] attending to `context` [B, Lc, Dc] (nil: `x`, self-attention), with its processor as installed; `negative` [B, L⁻, Dc] is the negative prompt's context that NASA reads (eq. 8–10), ignored by the standard processor.",
+                example: "let layer = teacher.network[\"down_blocks.1.attentions.0.transformer_blocks.0.attn2\"]\nlet z = attend(layer, randn([1, 64, 64], seed: 0), encode(teacher, \"a circle\"), negative: encode(teacher, \"red\"))") { args in
+            let model = try args.object("layer", as: ModelObject.self, "an attention layer (a module such as model[\"…attn2\"])")
+            guard let layer = model.module as? Attention else {
+                throw RuntimeError("attend(): layer must be an attention layer, got \(model.summary)", parameter: "layer")
+            }
+            let x = try args.tensor("x")
+            let context = try args.optionalTensor("context"), negative = try args.optionalTensor("negative")
+            return .tensor(try layer(x, context: context, call: AttentionCall(negativeContext: negative)))
         },
         Builtin("nasa", "model, layers: \"**\", alpha: 0.5", method: true,
                 doc: "Turns on Negative-Away Steer Attention (the paper's eq. 8–10: Z = Z⁺ − α Z⁻) in the cross-attention layers matching `layers`; returns their paths. It acts when the model is called with a negative prompt.",
@@ -89,6 +124,11 @@ extension BuiltinDomain {
     ])
 }
 
+/// A model, or the network of a teacher, student, LoRA teacher, encoder or classifier.
 private func modelArgument(_ args: Arguments) throws -> ModelObject {
-    try args.object("model", as: ModelObject.self, "a model (from load)")
+    switch args["model"] {
+    case .object(let model as ModelObject): return model
+    case .object(let carrier as any NetworkCarrier): return carrier.networkObject
+    default: throw args.mistake("model", "a model (from load), a teacher or a student")
+    }
 }

@@ -6,8 +6,8 @@ extension BuiltinDomain {
     /// Plots, picture grids, PNG files, sparklines.
     static let pictures = BuiltinDomain("pictures", doc: "line plots, picture grids and PNG files; every PNG a builtin writes is listed for notebooks.", builtins: [
         Builtin("plot", "data, x: nil, y: nil, by: nil, to: nil, title: \"\", xlabel: \"\", ylabel: \"\", log_y: false, smooth: 0",
-                doc: "A line plot written as a PNG (to `to`, or a fresh file in the picture folder); returns its path. `data` is a list or tensor of numbers (one curve against its index), a record of them (one curve per field), or a table: then `x` names the column along the x axis, `y` one column or a list of them, and `by` a column whose values split the rows into one curve each. `log_y` draws a log y axis; `smooth` in [0, 1) overlays an exponential moving average.",
-                example: "plot(losses, title: \"loss\", log_y: true)\nplot(table, x: \"alpha\", y: \"fd\", by: \"kappa_max\", to: \"fd.png\")") { args in
+                doc: "A line plot written as a PNG (to `to`, or a fresh file in the picture folder); returns its path. `data` is a list or tensor of numbers (one curve against its index), a record of them (one curve per field), a table — then `x` names the column along the x axis, `y` one column or a list of them, and `by` a column whose values split the rows into one curve each — or a training run: one curve per metric named by the second argument or `y` (a name or a list; default every metric) against the step, unmeasured steps left out. `log_y` draws a log y axis; `smooth` in [0, 1) overlays an exponential moving average.",
+                example: "plot(losses, title: \"loss\", log_y: true)\nplot(table, x: \"alpha\", y: \"fd\", by: \"kappa_max\", to: \"fd.png\")\nplot(run, [\"loss\", \"fd\"], to: \"curves.png\")") { args in
             var plot = LinePlot(title: try args.string("title"), xLabel: try args.string("xlabel"), yLabel: try args.string("ylabel"))
             if try args.bool("log_y") { plot.yScale = .log }
             let smooth = try args.number("smooth")
@@ -16,6 +16,8 @@ extension BuiltinDomain {
             switch args["data"] {
             case .object(let table as Table):
                 try addSeries(from: table, to: &plot, args)
+            case .object(let run as RunObject):
+                try addSeries(from: run, to: &plot, args)
             case .record(let r):
                 for (name, value) in r.fields { plot.add(name, y: try args.numbers(of: value, "data")) }
             default:
@@ -65,10 +67,16 @@ extension BuiltinDomain {
                 example: "let img = load_png(\"x0.png\")") { args in
             .tensor(try PNG.read(try args.string("path")).tensor(range: try pixelRange(args, "range")))
         },
-        Builtin("sparkline", "values, width: 60",
-                doc: "A one-line text chart of numbers (`▁▂▃▄▅▆▇█`) with their min, max and last value.",
-                example: "print(sparkline(losses))") { args in
-            .string(Sparkline.line(try args.numbers("values"), width: max(1, try args.int("width"))))
+        Builtin("sparkline", "values, metric: nil, width: 60",
+                doc: "A one-line text chart of numbers (`▁▂▃▄▅▆▇█`) with their min, max and last value. `values` may be a training run: then the chart is of `metric` (default \"loss\").",
+                example: "print(sparkline(losses))\nprint(sparkline(run, \"loss\"))") { args in
+            let width = max(1, try args.int("width"))
+            if case .object(let run as RunObject) = args["values"] {
+                let metric = try args.optionalString("metric") ?? "loss"
+                return .string(Sparkline.line(try run.checkedPoints(metric, builtin: "sparkline", parameter: "metric").map(\.value), width: width))
+            }
+            guard args.isNil("metric") else { throw RuntimeError("sparkline(): metric names a metric of a training run; values is \(args["values"].described)", parameter: "metric") }
+            return .string(Sparkline.line(try args.numbers("values"), width: width))
         },
     ])
 }
@@ -100,6 +108,30 @@ func writePicture(_ t: Tensor, to path: String, range: PixelRange) throws {
 func autoScale(_ images: [Image]) -> Int {
     let side = images.map { max($0.width, $0.height) }.max() ?? 128
     return max(1, min(8, 128 / max(side, 1)))
+}
+
+/// Curves from a training run's history: one per metric (from `y`, else the second positional
+/// argument `x`, else all), against the step.
+private func addSeries(from run: RunObject, to plot: inout LinePlot, _ args: Arguments) throws {
+    func names(_ p: String) throws -> [String]? {
+        switch args[p] {
+        case .null: return nil
+        case .string(let s): return [s]
+        case .list(let items):
+            return try items.map { item in
+                guard case .string(let s) = item else { throw args.mistake(p, "a metric name or a list of them") }
+                return s
+            }
+        default: throw args.mistake(p, "a metric name or a list of them")
+        }
+    }
+    let (metrics, parameter) = try names("y").map { ($0, "y") } ?? names("x").map { ($0, "x") } ?? (run.metricNames, "data")
+    if plot.xLabel.isEmpty { plot.xLabel = "step" }
+    if plot.yLabel.isEmpty && metrics.count == 1 { plot.yLabel = metrics[0] }
+    for metric in metrics {
+        let points = try run.checkedPoints(metric, builtin: "plot", parameter: parameter)
+        try plot.add(metric, x: points.map { Double($0.step) }, y: points.map(\.value))
+    }
 }
 
 /// Curves from a table's columns: `y` against `x`, one curve per value of `by`.

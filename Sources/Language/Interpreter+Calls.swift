@@ -66,13 +66,13 @@ extension Interpreter {
 
     private func callBuiltin(_ builtin: Builtin, positional: [(Value, SourceLocation?)],
                              keyword: [(String, Value, SourceLocation?)], at location: SourceLocation?) throws -> Value {
-        let bound: (values: [String: Value], locations: [String: SourceLocation])
+        let bound: (values: [String: Value], locations: [String: SourceLocation], given: Set<String>)
         do {
             bound = try builtin.signature.bind(builtin.name, positional: positional, keyword: keyword)
         } catch let error as RuntimeError {
             throw LanguageError(.runtime, error.message, at: location)
         }
-        let arguments = Arguments(name: builtin.name, interpreter: self, location: location, values: bound.values, locations: bound.locations)
+        let arguments = Arguments(name: builtin.name, interpreter: self, location: location, values: bound.values, locations: bound.locations, given: bound.given)
         do {
             return try builtin.body(arguments)
         } catch let error as LanguageError {

@@ -103,8 +103,11 @@ extension Builtins {
 
     ## Values
 
-    number, string, bool, nil, list, record, range, function, tensor, and native objects (model,
-    module, table, …). Numbers, strings, lists and records are values: `let b = a` copies, and
+    number, string, bool, nil, list, record, range, function, tensor, and native objects: model,
+    module, table, and the shapes world's `teacher`, `student`, `lora_teacher`, `schedule`,
+    `world`, `encoder`, `classifier`, `distribution`, `vsd` (a VSD objective), `run` (a training
+    run) and `rng`. `help(x)` lists an object's members; the model builtins (`nasa`, `params`,
+    `layers`, `summary`, …) also take a teacher or student and act on its network. Numbers, strings, lists and records are values: `let b = a` copies, and
     `b[0] = 1` leaves `a` alone. Tensors, functions and native objects are references: two names
     for one model see the same weights. Every value prints a one-line summary — a tensor its shape
     and a few numbers (with mean, std, min, max when it is large), a model its class and parameter

@@ -9,7 +9,7 @@ import Graphics
 /// standard output as Markdown (and to --out), plots to --images.
 func experimentCommand(_ words: [String]) throws -> Int32 {
     var args = try Arguments(words, valued: ["unet", "pixart", "classifier", "steps", "seeds", "eval-every", "eval-count", "batch",
-                                             "lr", "out", "images", "student", "count"])
+                                             "lr", "lora-rank", "out", "images", "student", "count"])
     guard let which = args.positional.first, ["e1", "e2", "e3", "e4", "e5", "nasa", "all"].contains(which) else {
         throw UsageError(message: "name the experiment: e1, e2, e3, e4, e5, nasa (e3–e5) or all")
     }
@@ -18,7 +18,8 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
     let classifierPath = args.value("classifier") ?? "Notebooks/checkpoints/shapes-classifier-16.h5"
     let steps = try args.integer("steps", 200, minimum: 1), seeds = try args.integer("seeds", 3, minimum: 1)
     let evalEvery = try args.integer("eval-every", 50, minimum: 1), evalCount = try args.integer("eval-count", 256, minimum: 8)
-    let batch = try args.integer("batch", 8, minimum: 1), lr = try args.float("lr") ?? 1e-4
+    let batch = try args.integer("batch", 8, minimum: 1), lr = try args.float("lr") ?? 1e-5
+    let loraRank = try args.integer("lora-rank", 64, minimum: 1)
     let count = try args.integer("count", 100, minimum: 1)
     let out = args.value("out"), images = args.value("images") ?? "Docs/images"
     var studentPath = args.value("student")
@@ -35,6 +36,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
         try method.configure(&options, kind: teacher.kind)
         options.batchSize = batch
         options.learningRate = lr
+        options.loraRank = loraRank
         options.totalSteps = steps
         options.seed = UInt64(seed)
         options.evalCount = evalCount
@@ -57,7 +59,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
     var finals: [String: [String: Double]] = [:]
     if which == "e1" || which == "all" {
         emit("## E1 — FD over training (Fig. 2 in miniature)\n")
-        emit("\(steps) steps of \(batch), student lr \(lr), LoRA lr 1e-3, rank 8, FD on \(evalCount) held-out images every \(evalEvery) steps, seeds 0…\(seeds - 1).\n")
+        emit("\(steps) steps of \(batch), student lr \(lr), LoRA lr 1e-3, rank \(loraRank), FD on \(evalCount) held-out images every \(evalEvery) steps, seeds 0…\(seeds - 1).\n")
         for path in [unetPath, pixartPath] {
             let teacher = try WorldTeacher.load(path)
             var plot = LinePlot(title: "E1: FD over training, \(teacher.kind.rawValue) teacher (mean of \(seeds) seeds)", xLabel: "step", yLabel: "FD (ShapesCLIP features)")

@@ -21,7 +21,7 @@ struct ReferenceTests {
                 #expect(registry.help(b.name)?.hasPrefix(b.signature.text(name: b.name)) == true)
             }
         }
-        let catalogue = "print show help type len range keys values str num assert time seed tensor zeros ones full randn rand arange linspace shape reshape transpose permute sum mean var max min argmax exp log sqrt abs tanh sigmoid silu gelu softmax concat stack clamp where allclose item grad value_and_grad no_grad detach load save summary params layers freeze unfreeze lora attention_layers nasa nasa_off plot grid save_png load_png h5ls h5read h5write sparkline sweep"
+        let catalogue = "print show help type len range keys values str num assert time seed tensor zeros ones full randn rand arange linspace shape reshape transpose permute sum mean var max min argmax exp log sqrt abs tanh sigmoid silu gelu softmax concat stack clamp where allclose item grad value_and_grad no_grad detach load save summary params layers freeze unfreeze lora attention_layers nasa nasa_off plot grid save_png load_png h5ls h5read h5write sparkline sweep schedule noise eps_to_x0 x0_to_eps encode eps cfg sample train_teacher shapes evaluate fd precision_recall clip_score removal_rate classify constant uniform normal loguniform choice dist student_of vsd vsd_loss distill generate attend"
         for name in catalogue.split(separator: " ") { #expect(registry[String(name)] != nil, "\(name) is missing") }
     }
 

@@ -33,7 +33,8 @@ struct ScriptTests {
                 expected.append("")
             }
         }
-        let interpreter = Interpreter()
+        // args[0]: the repository root, where the shipped checkpoints are.
+        let interpreter = Interpreter(arguments: [repositoryRoot.path])
         interpreter.pictureDirectory = try scratchFolder("script-pictures")
         let (output, error) = runScript(text, name: name, interpreter: interpreter)
         let printed = output.isEmpty ? [] : output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.hasSuffix("\n") ? 1 : 0).map(String.init)

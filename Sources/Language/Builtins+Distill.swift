@@ -1,0 +1,307 @@
+import Diffusion
+import Distill
+import Engine
+import Foundation
+import Models
+
+extension BuiltinDomain {
+    /// Guidance-scale distributions, one-step students, VSD, distillation runs and one-step
+    /// generation with negative prompts.
+    static let distill = BuiltinDomain("distill", doc: "guidance-scale distributions, one-step students, Variational Score Distillation (eq. 6/7, PG-SB), distillation runs, and generation with negative prompts (NASA, eq. 8–10).", builtins: [
+        Builtin("constant", "k",
+                doc: "The guidance scale fixed at k (SwiftBrush: 4.5). A plain number where a distribution is expected means the same.",
+                example: "constant(4.5).sample(3)   # [4.5, 4.5, 4.5]") { args in
+            .object(DistributionObject(try ConstantGuidance(Float(try args.number("k")))))
+        },
+        Builtin("uniform", "a, b",
+                doc: "κ ~ U(a, b), a < b (PG-SB: U(0.5, 4), U(0.5, 3) for PixArt).",
+                example: "let kappa = uniform(0.5, 4)\nkappa.sample(5, seed: 1)") { args in
+            .object(DistributionObject(try UniformGuidance(Float(try args.number("a")), Float(try args.number("b")))))
+        },
+        Builtin("normal", "mean, std, low, high",
+                doc: "κ ~ N(mean, std²) clamped to [low, high] (std > 0, low < high).",
+                example: "normal(2.5, 1, 0.5, 4)") { args in
+            .object(DistributionObject(try ClippedNormalGuidance(mean: Float(try args.number("mean")), std: Float(try args.number("std")),
+                                                                 low: Float(try args.number("low")), high: Float(try args.number("high")))))
+        },
+        Builtin("loguniform", "a, b",
+                doc: "log κ ~ U(log a, log b), 0 < a < b: as much mass on [1, 2] as on [2, 4].",
+                example: "loguniform(1, 8)") { args in
+            .object(DistributionObject(try LogUniformGuidance(Float(try args.number("a")), Float(try args.number("b")))))
+        },
+        Builtin("choice", "values, weights: nil",
+                doc: "κ one of `values`, with probabilities proportional to `weights` (equal when nil).",
+                example: "choice([2, 3, 4], weights: [1, 2, 1])") { args in
+            let values = try args.numbers("values").map(Float.init)
+            let weights = try args.isNil("weights") ? nil : args.numbers("weights").map(Float.init)
+            return .object(DistributionObject(try ChoiceGuidance(values, weights: weights)))
+        },
+        Builtin("dist", "f",
+                doc: "A guidance-scale distribution drawn by a .snp function: `f(rng)` gets a random generator with `rng.uniform()`, `rng.normal()` and `rng.integer(n)` and must return a finite number (checked once right away). Draws depend only on the generator, so runs repeat.",
+                example: "fn skewed(rng) { return 0.5 + 3.5 * rng.uniform() ** 2 }\nlet kappa = dist(skewed)") { args in
+            let function = try args.function("f")
+            let location = args.location
+            weak var interpreter = args.interpreter
+            let takesGenerator: Bool
+            if case .user(let decl, _) = function.kind { takesGenerator = !decl.parameters.isEmpty } else { takesGenerator = true }
+            let draw: (RandomGenerator) throws -> Float = { generator in
+                // Ctrl-C during a training step must not abort the function mid-step: the run
+                // stops at the end of the step instead (the request is put back).
+                let pending = Interruption.count
+                if pending > 0 { Interruption.clear() }
+                defer { for _ in 0..<pending { Interruption.request() } }
+                guard let interpreter else { throw RuntimeError("dist(): the session that defined \(function.name) has ended") }
+                let result = try interpreter.call(function, takesGenerator ? [.object(RngObject(generator))] : [], at: location)
+                switch result {
+                case .number(let x): return Float(x)
+                case .tensor(let t) where t.count == 1: return t.scalars[0]
+                default: throw RuntimeError("dist(): the function \(function.name) must return a number, got \(result.described)")
+                }
+            }
+            let distribution = FunctionGuidance(name: function.name, draw)
+            _ = try distribution.draw(RandomGenerator(seed: 0))
+            return .object(DistributionObject(distribution))
+        },
+        Builtin("student_of", "teacher",
+                doc: "A one-step student initialised as a copy of the teacher (SwiftBrush's parameterization): x0 = (z − σ_T ε_θ(z, T−1, y)) / α_T for noise z. Train it with `distill`; draw with `generate`.",
+                example: "let student = student_of(teacher)") { args in
+            .object(StudentObject(try OneStepStudent(copying: try args.teacher("teacher").teacher)))
+        },
+        Builtin("vsd", "teacher, lora: nil, kappa: nil, kappa_lora: nil, draws: \"per_sample\", t: [0.02, 0.98], weighting: \"sigma2\", lora_rank: 8, lora_steps: 1, clip_loss: nil",
+                doc: "A Variational Score Distillation objective (eq. 6/7) against `teacher` (the frozen teacher ψ) and a LoRA teacher φ (`lora`, from `lora(teacher, …)`; nil: a fresh one of rank `lora_rank`, α = 2·rank). Each teacher runs with classifier-free guidance at κ drawn from `kappa` (a number or a distribution; nil: PG-SB's uniform(0.5, 4)); `kappa_lora` nil shares the frozen teacher's draw, else the LoRA teacher draws its own. `draws`: \"per_sample\" or \"per_batch\". t is drawn per sample from the integers in [t[0]·T, t[1]·T]; `weighting`: \"sigma2\" (w = σ_t², SwiftBrush), \"one\" or \"dmd\". `lora_steps`: LoRA-teacher updates per student step (DMD2's two-time-scale rule: 5). `clip_loss`: nil, a weight, or {weight, margin} for SBv2's clamped CLIP loss. Use it with `distill` or `vsd_loss`.",
+                example: "let loss = vsd(teacher, kappa: uniform(0.5, 4), t: [0.02, 0.98])") { args in
+            let teacher = try args.teacher("teacher")
+            let loraRank = try positive(args, "lora_rank")
+            let lora: LoraTeacherObject
+            switch args["lora"] {
+            case .null: lora = try LoraTeacherObject.make(teacher, rank: loraRank, alpha: Float(2 * loraRank))
+            case .object(let l as LoraTeacherObject):
+                guard l.base === teacher else {
+                    throw RuntimeError("vsd(): lora must be a LoRA teacher of this teacher (made by lora(teacher, …))", parameter: "lora")
+                }
+                if args.isGiven("lora_rank"), loraRank != l.rank {
+                    throw RuntimeError("vsd(): lora_rank is \(loraRank) but the LoRA teacher given has rank \(l.rank); give one of them", parameter: "lora_rank")
+                }
+                lora = l
+            default: throw args.mistake("lora", "a LoRA teacher (from lora(teacher, …)) or nil")
+            }
+            let frozen: any GuidanceDistribution = args.isNil("kappa") ? try UniformGuidance(0.5, 4) : try args.distribution("kappa")
+            guard let draws = GuidanceSampling.Draws(rawValue: try args.string("draws")) else { throw args.mistake("draws", "\"per_sample\" or \"per_batch\"") }
+            let guidance = args.isNil("kappa_lora") ? GuidanceSampling(shared: frozen, draws: draws)
+                : GuidanceSampling(frozen: frozen, lora: try args.distribution("kappa_lora"), draws: draws)
+            let range = try args.numbers("t")
+            guard range.count == 2, range[0] >= 0, range[0] <= range[1], range[1] <= 1 else {
+                throw args.mistake("t", "[min, max] with 0 ≤ min ≤ max ≤ 1")
+            }
+            guard let weighting = VSDWeighting(rawValue: try args.string("weighting")) else {
+                throw args.mistake("weighting", "one of " + VSDWeighting.allCases.map { quoted($0.rawValue) }.joined(separator: ", "))
+            }
+            let clip: ClampedCLIPLoss?
+            switch args["clip_loss"] {
+            case .null: clip = nil
+            case .bool(let on): clip = on ? ClampedCLIPLoss() : nil
+            case .number(let w): clip = ClampedCLIPLoss(weight: Float(w))
+            case .record(let r):
+                var c = ClampedCLIPLoss()
+                for (key, value) in r.fields {
+                    guard case .number(let x) = value, key == "weight" || key == "margin" else {
+                        throw args.mistake("clip_loss", "nil, a weight, or a record {weight, margin} of numbers")
+                    }
+                    if key == "weight" { c.weight = Float(x) } else { c.margin = Float(x) }
+                }
+                clip = c
+            default: throw args.mistake("clip_loss", "nil, a weight, or a record {weight, margin}")
+            }
+            let explicit = Set(["kappa", "kappa_lora", "draws", "lora_steps", "clip_loss"].filter { args.isGiven($0) })
+            return .object(try VSDObject(teacher: teacher, lora: lora, guidance: guidance, tBounds: (range[0], range[1]),
+                                         weighting: weighting, loraSteps: try positive(args, "lora_steps"), clipLoss: clip, explicit: explicit))
+        },
+        Builtin("vsd_loss", "loss, x0, prompts, seed: 0",
+                doc: "One evaluation of a VSD objective at student outputs `x0` [B, 3, S, S] for `prompts` (one or B), with t, ε and κ drawn from a generator seeded with `seed` (VSD.loss): x_t = α_t sg(x0) + σ_t ε, both teachers with guidance, g = w(t)(ε̂_frozen − ε̂_lora). Returns {loss, g, t, noise, xt, kappa, kappa_lora, eps_frozen, eps_lora, weight}. `loss` = 0.5 · mean((x0 − sg(x0 − g))²) is differentiable in x0 with d loss / d x0 = g / N = w(t)(ε̂_frozen − ε̂_lora) / N, N = the number of elements of x0 (mean reduction, as SwiftBrush's F.mse_loss): gradient descent moves x0 along w(t)(ε̂_lora − ε̂_frozen). `weight` is w(t) per sample (σ_t² for \"sigma2\"; for \"dmd\" the per-sample factor (σ_t/α_t)/mean|x0 − x̂0_frozen|).",
+                example: "let r = vsd_loss(loss, x0, [\"a red circle\", \"a shape\"], seed: 3)\nlet g = grad(fn(x) { vsd_loss(loss, x, [\"a red circle\", \"a shape\"], seed: 3).loss }, wrt: x0)") { args in
+            let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
+            let x0 = try args.images("x0")
+            let b = x0.shape[0]
+            let teacher = loss.teacher.teacher
+            guard x0.shape[2] == teacher.side, x0.shape[3] == teacher.side else {
+                throw RuntimeError("vsd_loss(): x0 must be [B, 3, \(teacher.side), \(teacher.side)] for this teacher, got tensor \(shapeString(x0.shape))", parameter: "x0")
+            }
+            let prompts = try args.prompts("prompts", count: b)
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            let context = try teacher.context(prompts), unconditional = try teacher.context(Array(repeating: "", count: b))
+            let terms = try loss.vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: RandomGenerator(seed: seed))
+            // Replay the draws VSD.loss made (κ, then t, then ε from the same generator) to show them.
+            let replay = RandomGenerator(seed: seed)
+            let (kappaFrozen, kappaLora) = try loss.guidance.draw(batch: b, replay)
+            let range = loss.vsd.timesteps
+            let t = (0..<b).map { _ in range.lowerBound + replay.integer(below: range.count) }
+            let noise = try Tensor.randn(x0.shape, generator: replay)
+            guard t == terms.t, kappaFrozen == terms.kappaFrozen, kappaLora == terms.kappaLora else {
+                throw RuntimeError("vsd_loss(): the κ distribution did not repeat its draws; a dist() function must depend only on its rng")
+            }
+            let schedule = teacher.schedule
+            let sample = x0.detach()
+            let xt = try schedule.addNoise(x0: sample, noise: noise, t: t)
+            let network = loss.lora.pipeline.network
+            let (epsFrozen, epsLora) = try noGrad {
+                (try network.withLoRA(enabled: false) { try guidedEpsilon(network, xt, t: t, context: context, unconditional: unconditional, kappa: kappaFrozen) },
+                 try network.withLoRA(enabled: true) { try guidedEpsilon(network, xt, t: t, context: context, unconditional: unconditional, kappa: kappaLora) })
+            }
+            let weight: [Double]
+            switch loss.weighting {
+            case .sigmaSquared: weight = t.map { Double(1 - schedule.alphaBars[$0]) }
+            case .one: weight = Array(repeating: 1, count: b)
+            case .dmd:
+                let per = x0.count / b
+                let x0Hat = try schedule.x0(fromEpsilon: epsFrozen, xt: xt, t: t).scalars, s = sample.scalars
+                weight = (0..<b).map { i in
+                    let alpha = Double(schedule.alphaBars[t[i]]).squareRoot(), sigma = (1 - Double(schedule.alphaBars[t[i]])).squareRoot()
+                    let spread = (0..<per).reduce(0.0) { $0 + Swift.abs(Double(s[i * per + $1]) - Double(x0Hat[i * per + $1])) } / Double(per)
+                    return sigma / alpha / (spread + 1e-6)
+                }
+            }
+            return .record(Record([
+                ("loss", .tensor(terms.loss)), ("g", .tensor(terms.g)), ("t", .numbers(terms.t)), ("noise", .tensor(noise)), ("xt", .tensor(xt)),
+                ("kappa", .list(terms.kappaFrozen.map { .from($0) })), ("kappa_lora", .list(terms.kappaLora.map { .from($0) })),
+                ("eps_frozen", .tensor(epsFrozen)), ("eps_lora", .tensor(epsLora)), ("weight", .list(weight.map { .number($0) })),
+            ]))
+        },
+        Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-4, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1",
+                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
+                example: "let run = distill(student, vsd(teacher), steps: 300, batch: 8, eval_every: 50)\nplot(run, [\"loss\", \"fd\"], to: \"curves.png\")") { args in
+            let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
+            let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
+            let teacher = loss.teacher.teacher
+            guard student.pipeline.architecture == teacher.architecture, student.side == teacher.side else {
+                throw RuntimeError("distill(): the student is a \(student.pipeline.architecture) at \(student.side)×\(student.side), the loss's teacher a \(teacher.architecture) at \(teacher.side)×\(teacher.side)", parameter: "student")
+            }
+            let world = try distillWorld(args, "prompts", side: teacher.side)
+            var options = try DistillOptions()
+            if let name = try args.optionalString("method") {
+                guard let method = DistillMethod(rawValue: name) else {
+                    throw args.mistake("method", "one of " + DistillMethod.allCases.map { quoted($0.rawValue) }.joined(separator: ", "))
+                }
+                try method.configure(&options, kind: teacher.kind)
+                loss.apply(to: &options, overridingOnly: true)
+            } else {
+                loss.apply(to: &options, overridingOnly: false)
+            }
+            let steps = try positive(args, "steps")
+            options.totalSteps = steps
+            options.batchSize = try batchSize(args, "batch", side: teacher.side)
+            options.learningRate = try positiveFloat(args, "lr")
+            options.loraLearningRate = try positiveFloat(args, "lora_lr")
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            options.seed = seed
+            options.evalCount = try args.int("eval_count")
+            guard (8...65_536).contains(options.evalCount) else { throw args.mistake("eval_count", "an integer from 8 to 65536") }
+            let schedule = trainingSchedule(logEvery: try positive(args, "log_every"), evalEvery: try args.count("eval_every"))
+            let out = try args.optionalString("out")
+
+            let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+            // Start from the student and LoRA teacher given (the trainer made fresh copies of the teacher).
+            try trainer.student.network.load(Dictionary(uniqueKeysWithValues: student.pipeline.network.stateDict().map { ($0.name, $0.tensor) }))
+            try trainer.teachers.load(Dictionary(uniqueKeysWithValues: loss.lora.pipeline.network.namedParameters().map { ($0.name, $0.tensor) }),
+                                      includeAdapters: true)
+            let outcome: TrainingOutcome
+            do {
+                defer { _ = try? student.pipeline.network.load(Dictionary(uniqueKeysWithValues: trainer.student.network.stateDict().map { ($0.name, $0.tensor) })) }
+                outcome = try drive(trainer, steps: steps, schedule: schedule, label: "distill", interpreter: args.interpreter)
+            }
+            if let out { try student.student.save(to: out) }
+            let trainedLora = try LoraTeacherObject(base: loss.teacher, network: trainer.teachers, rank: loss.lora.rank, alpha: loss.lora.alpha,
+                                                    layers: loss.lora.layers, seed: loss.lora.seed)
+            return .object(RunObject(trainer, kind: .distill, outcome: outcome, student: student, loss: loss, lora: trainedLora))
+        },
+        Builtin("generate", "model, prompts, negative: nil, method: \"nasa\", alpha: 0.5, layers: \"**\", seed: 0, count: 1, kappa: 3, steps: 20", method: true,
+                doc: "Images [count·len(prompts), 3, S, S] in [−1, 1] (prompt by prompt) with a negative prompt (one, or one per prompt) removed by `method`: \"nasa\" (eq. 8–10: Z = Z⁺ − α Z⁻ in the cross-attention layers matching `layers`), \"cfg\" (one-step output-space guidance x0 = (1 + α) x0(y) − α x0(y⁻)), \"embed_sub\" (context c(y) − α c(y⁻)) or \"none\". Without `negative` the images are plain. For NASA, NASA switched on with `nasa(model, …)` is used as it is unless `layers` or `alpha` is given. A student draws in one step from noise seeded with `seed`; a teacher samples `steps` DPM-Solver++ steps at guidance `kappa` (\"cfg\" puts the negative prompt in the unconditional branch, eq. 5; \"embed_sub\" is for students).",
+                example: "let img = generate(student, \"a shape\", negative: \"red\", seed: 3, count: 8)\nshow(img)") { args in
+            let model = try args.pipeline("model")
+            let count = try args.int("count")
+            guard (1...4096).contains(count) else { throw args.mistake("count", "an integer from 1 to 4096") }
+            let prompts = try args.prompts("prompts")
+            try checkImageCount(args, prompts.count * count, side: model.side)
+            let all = prompts.flatMap { Array(repeating: $0, count: count) }
+            let negatives = try repeated(args.optionalPromptsPerPrompt("negative"), count)
+            guard let method = NegativeMethod(rawValue: try args.string("method")) else {
+                throw args.mistake("method", "one of " + NegativeMethod.allCases.map { quoted($0.rawValue) }.joined(separator: ", "))
+            }
+            let alpha = try args.number("alpha")
+            guard alpha.isFinite else { throw args.mistake("alpha", "a finite number") }
+            let layers = try args.string("layers")
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            // NASA as switched on with nasa() stays, unless layers or alpha say otherwise.
+            let network = model.pipeline.network
+            let installed = network.attentionLayers.contains { $0.layer.processor is NASAAttention }
+            let nasaLayers = installed && !args.isGiven("layers") && !args.isGiven("alpha") ? NASALayers([]) : NASALayers([(layers, Float(alpha))])
+            if let student = model as? StudentObject {
+                guard let negatives else { return .tensor(try student.student.generate(prompts: all, generator: RandomGenerator(seed: seed))) }
+                return .tensor(try student.student.generate(prompts: all, negativePrompts: negatives, method: method, alpha: Float(alpha),
+                                                            nasaLayers: nasaLayers, seed: seed))
+            }
+            let kappa = try args.kappas("kappa", count: all.count, seed: seed &+ 99)
+            let steps = try args.int("steps")
+            guard steps >= 1, steps <= model.schedule.trainSteps else { throw args.mistake("steps", "an integer from 1 to \(model.schedule.trainSteps)") }
+            func draw(negative: [String]? = nil, attention: [String]? = nil) throws -> Tensor {
+                try model.asThisModel {
+                    try model.pipeline.sample(prompts: all, negativePrompts: negative, kappa: kappa, steps: steps, sampler: .dpmsolver,
+                                              attentionNegativePrompts: attention, generator: RandomGenerator(seed: seed), onStep: args.interruptible())
+                }
+            }
+            guard let negatives else { return .tensor(try draw()) }
+            switch method {
+            case .none: return .tensor(try draw())
+            case .nasa: return .tensor(try network.withNASA(nasaLayers) { try draw(attention: negatives) })
+            case .cfg: return .tensor(try draw(negative: negatives))
+            case .embedSub:
+                throw RuntimeError("generate(): method \"embed_sub\" is for one-step students; for a teacher use \"nasa\", \"cfg\" or \"none\"", parameter: "method")
+            }
+        },
+    ])
+}
+
+/// The world whose training captions a distillation run draws: nil (the teacher's side, seed 0),
+/// a world, or a world's `prompts` list.
+private func distillWorld(_ args: Arguments, _ p: String, side: Int) throws -> ShapesWorld {
+    let world: ShapesWorld
+    switch args[p] {
+    case .null: world = try ShapesWorld(side: side, seed: 0)
+    case .object(let w as WorldObject): world = w.world
+    case .list(let items):
+        let given = items.map { item -> String? in if case .string(let s) = item { return s } else { return nil } }
+        guard let match = WorldPrompts.world(with: given, side: side) else {
+            throw RuntimeError("distill(): prompts must be nil, a world, or a world's prompts (world.prompts): the trainer draws the captions of a world's training split, so another list of \(items.count) prompts cannot be used", parameter: p)
+        }
+        world = match
+    default: throw args.mistake(p, "nil, a world or a world's prompts (world.prompts)")
+    }
+    guard world.side == side else {
+        throw RuntimeError("distill(): the world draws \(world.side)×\(world.side) pictures, the teacher \(side)×\(side)", parameter: p)
+    }
+    return world
+}
+
+/// The worlds `shapes()` made, so `distill(prompts: world.prompts)` finds the world a prompt
+/// list came from (the world's seed decides the list).
+enum WorldPrompts {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var seeds: [UInt64] = [0]
+
+    static func note(_ world: ShapesWorld) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !seeds.contains(world.seed) { seeds.append(world.seed) }
+    }
+
+    static func world(with prompts: [String?], side: Int) -> ShapesWorld? {
+        guard let first = prompts.first, prompts.allSatisfy({ $0 != nil }) else { return nil }
+        lock.lock()
+        let candidates = seeds
+        lock.unlock()
+        for seed in candidates {
+            guard let world = try? ShapesWorld(side: side, seed: seed), world.draw(0, split: .train).caption == first else { continue }
+            if WorldObject(world).prompts(.train) == prompts.compactMap({ $0 }) { return world }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,111 @@
+import Diffusion
+import Engine
+import Foundation
+
+extension BuiltinDomain {
+    /// The shapes world and the metrics measured in it.
+    static let worlds = BuiltinDomain("worlds", doc: "the shapes world (captioned pictures whose attributes are known) and its metrics: Fréchet distance, precision/recall, CLIP score, removal rate.", builtins: [
+        Builtin("shapes", "size: 16, seed: 0",
+                doc: "The shapes world: a coloured shape (5 shapes × 8 colours × 2 sizes × 5 positions × 3 backgrounds) drawn at `size`×`size` pixels in [−1, 1], captioned with a random subset of its attributes; five shape–colour pairs and the template \"a picture of a …\" are held out of training. Members: `side`, `seed`, `prompts` (distinct training captions), `test_prompts` (held-out ones), `held_out`; methods `sample(n, seed: 0, split: \"train\")` → {images, captions, attributes}, `render(attributes)`, `eval_prompts(n)`.",
+                example: "let world = shapes(size: 16)\nlet batch = world.sample(8)\ngrid(batch.images, captions: batch.captions)") { args in
+            let size = try args.int("size")
+            guard size >= 8, size <= 64, size % 8 == 0 else { throw args.mistake("size", "a multiple of 8 from 8 to 64 (16 or 32 usual)") }
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            let world = try ShapesWorld(side: size, seed: seed)
+            WorldPrompts.note(world)
+            return .object(WorldObject(world))
+        },
+        Builtin("evaluate", "model, images, prompts: nil",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world, in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score; nil: the real images' captions, `world.eval_prompts(N)` — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall}.",
+                example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
+            let images = try args.images("images")
+            let n = images.shape[0]
+            guard n >= 8 else { throw RuntimeError("evaluate(): needs at least 8 images, got \(n)", parameter: "images") }
+            let encoder = try args.encoder("model", side: images.shape[2])
+            guard encoder.side == images.shape[2], images.shape[3] == images.shape[2] else {
+                throw RuntimeError("evaluate(): the encoder sees \(encoder.side)×\(encoder.side) pictures, got \(images.shape[2])×\(images.shape[3])", parameter: "images")
+            }
+            let prompts = try args.optionalPrompts("prompts", count: n)
+            let metrics = try WorldResources.serialized {
+                try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
+            }
+            return .record(Record(["fd", "clip_score", "precision", "recall"].map { ($0, .number(metrics[$0] ?? .nan)) }))
+        },
+        Builtin("fd", "images_a, images_b, encoder: nil",
+                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE.h5); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
+                example: "fd(world.sample(64).images, world.sample(64, seed: 1).images)") { args in
+            let a = try features(args, "images_a"), b = try features(args, "images_b")
+            return .number(try frechetDistance(a, b))
+        },
+        Builtin("precision_recall", "real, fake, encoder: nil, k: 3",
+                doc: "Improved precision and recall (Kynkäänniemi et al. 2019) of `fake` pictures against `real` ones in the encoder's feature space (as `fd`): the share of fakes inside the real k-NN balls, and of reals inside the fake ones. Returns {precision, recall}.",
+                example: "precision_recall(world.sample(64).images, samples)") { args in
+            let k = try positive(args, "k")
+            let (precision, recall) = try precisionRecall(real: try features(args, "real"), fake: try features(args, "fake"), k: k)
+            return .record(Record([("precision", .number(precision)), ("recall", .number(recall))]))
+        },
+        Builtin("clip_score", "images, prompts, encoder: nil",
+                doc: "CLIPScore: the mean over images of 100 · max(cos(image, prompt), 0) with the world's contrastive encoder (`encoder`: a teacher, student or encoder; nil: the shipped one). `prompts`: one for all images or one per image.",
+                example: "clip_score(imgs, \"a red circle\", encoder: teacher)") { args in
+            let images = try args.images("images")
+            let prompts = try args.prompts("prompts", count: images.shape[0])
+            let encoder = try args.encoder("encoder", side: images.shape[2])
+            return .number(try WorldResources.serialized {
+                try noGrad { try clipScore(imageFeatures: encoder.encodeImage(images), textFeatures: encoder.encodeText(prompts)) }
+            })
+        },
+        Builtin("removal_rate", "images, negative, classifier: nil",
+                doc: "The share of pictures in which the attribute classifier does NOT see the attribute a negative prompt names: one attribute word or phrase — a colour (\"red\"), size (\"large\"), shape (\"circle\"), position (\"left\") or background (\"white\", \"black background\"). 1: removed from every image. `classifier` is a classifier or a checkpoint path (nil: the shipped shapes-classifier-SIDE.h5, loaded once).",
+                example: "removal_rate(generate(student, \"a photo of a shape\", negative: \"red\", count: 32), \"red\")") { args in
+            let images = try args.images("images")
+            let (kind, value) = try negativeAttribute(args, "negative")
+            let classifier = try args.classifier("classifier", side: images.shape[2])
+            let predicted = try WorldResources.serialized { try classifier.predict(images) }
+            return .number(removalRate(predictedAttributes: predicted.map { $0.value(of: kind) }, negative: value))
+        },
+        Builtin("classify", "images, classifier: nil",
+                doc: "The attributes the classifier reads in each picture, as a list of records {shape, colour, size, position, background}. `classifier` as for `removal_rate`.",
+                example: "classify(world.render({colour: \"blue\", shape: \"square\"}))[0].colour   # \"blue\"") { args in
+            let images = try args.images("images")
+            let classifier = try args.classifier("classifier", side: images.shape[2])
+            let predicted = try WorldResources.serialized { try classifier.predict(images) }
+            return .list(predicted.map { .record(attributeRecord($0)) })
+        },
+    ])
+}
+
+/// Image features [N, D] of pictures (through the encoder) or a feature matrix as it is.
+private func features(_ args: Arguments, _ p: String) throws -> Tensor {
+    if case .tensor(let t) = args[p], t.rank == 2 { return t }
+    let images = try args.images(p)
+    let encoder = try args.encoder("encoder", side: images.shape[2])
+    return try WorldResources.serialized { try SampleEvaluator.features(encoder, images) }
+}
+
+/// The one attribute a negative prompt names: its kind and value.
+private func negativeAttribute(_ args: Arguments, _ p: String) throws -> (ShapeAttributes.Kind, String) {
+    let text = try args.string(p)
+    let words = text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
+    var found: [(ShapeAttributes.Kind, String)] = []
+    for word in words {
+        for kind in ShapeAttributes.Kind.allCases where values(of: kind).contains(word) && !found.contains(where: { $0.0 == kind && $0.1 == word }) {
+            found.append((kind, word))
+        }
+    }
+    guard found.count == 1 else {
+        let all = ShapeAttributes.Kind.allCases.map { "\($0.rawValue) (\(values(of: $0).joined(separator: ", ")))" }.joined(separator: "; ")
+        throw RuntimeError("\(args.name)(): \(p) must name one attribute — \(all) — got \(quoted(text))"
+                           + (found.count > 1 ? ", which names \(found.count)" : ""), parameter: p)
+    }
+    return found[0]
+}
+
+private func values(of kind: ShapeAttributes.Kind) -> [String] {
+    switch kind {
+    case .shape: return ShapeAttributes.Shape.allCases.map(\.rawValue)
+    case .colour: return ShapeAttributes.Colour.allCases.map(\.rawValue)
+    case .size: return ShapeAttributes.Size.allCases.map(\.rawValue)
+    case .position: return ShapeAttributes.Position.allCases.map(\.rawValue)
+    case .background: return ShapeAttributes.Background.allCases.map(\.rawValue)
+    }
+}
