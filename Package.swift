@@ -40,9 +40,9 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
         .target(name: "Diffusion", dependencies: ["Engine", "Checkpoints", "Models"], path: "Sources/Diffusion"),
         .target(name: "Distill", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion"], path: "Sources/Distill"),
-        .target(name: "Language", dependencies: ["Engine", "Checkpoints", "Models", "Graphics"], path: "Sources/Language"),
+        .target(name: "Language", dependencies: ["Engine", "Checkpoints", "Models", "Graphics", "Diffusion", "Distill"], path: "Sources/Language"),
         .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion", "Distill", "Graphics", "Language", "CReadline"], path: "Sources/snp"),
-        .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "CBLAS"], path: "Sources/snp-bench"),
+        .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "Diffusion", "Distill", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport"],
                     path: "Tests/EngineTests", resources: [.copy("Fixtures")]),
