@@ -20,9 +20,9 @@ struct DistillRunArguments {
         steps = try args.integer("steps", 300, minimum: 1)
         options.totalSteps = steps
         options.batchSize = try args.integer("batch", 8, minimum: 1)
-        options.learningRate = try args.float("lr") ?? 1e-4
+        options.learningRate = try args.float("lr") ?? 1e-5
         options.loraLearningRate = try args.float("lora-lr") ?? 1e-3
-        options.loraRank = try args.integer("lora-rank", 8, minimum: 1)
+        options.loraRank = try args.integer("lora-rank", 64, minimum: 1)
         options.loraAlpha = 2 * Float(options.loraRank)
         if let k = args.value("lora-steps") {
             guard let n = Int(k), n >= 1 else { throw UsageError(message: "--lora-steps must be an integer ≥ 1") }

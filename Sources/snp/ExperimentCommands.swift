@@ -59,7 +59,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
     var finals: [String: [String: Double]] = [:]
     if which == "e1" || which == "all" {
         emit("## E1 — FD over training (Fig. 2 in miniature)\n")
-        emit("\(steps) steps of \(batch), student lr \(lr), LoRA lr 1e-3, rank \(loraRank), FD on \(evalCount) held-out images every \(evalEvery) steps, seeds 0…\(seeds - 1).\n")
+        emit("\(steps) steps of \(batch), student lr \(lr), LoRA lr 1e-3, rank \(loraRank) (α 16), FD on \(evalCount) held-out images every \(evalEvery) steps, seeds 0…\(seeds - 1).\n")
         for path in [unetPath, pixartPath] {
             let teacher = try WorldTeacher.load(path)
             var plot = LinePlot(title: "E1: FD over training, \(teacher.kind.rawValue) teacher (mean of \(seeds) seeds)", xLabel: "step", yLabel: "FD (ShapesCLIP features)")

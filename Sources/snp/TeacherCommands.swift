@@ -30,7 +30,7 @@ let helpDetails: [String: String] = [
       --method pgsb|sb|sb-ttur|frozen-only|lora-only|sbv2   (PG-SB: κ ~ U(0.5, 4), 3 for PixArt; SB: κ = 4.5)
       --kappa DIST [--kappa-lora DIST] [--draws per_sample|per_batch]   override the method's κ:
                              4.5 | uniform:0.5:4 | normal:MEAN:STD:LOW:HIGH | loguniform:A:B | choice:2/3/4
-      --steps N (300) --batch B (8) --lr LR (1e-4) --lora-lr LR (1e-3) --lora-rank R (8) --lora-steps K
+      --steps N (300) --batch B (8) --lr LR (1e-5) --lora-lr LR (1e-3) --lora-rank R (64, α = 2R) --lora-steps K
       --weighting sigma2|one|dmd  --seed S  --eval-every N (50) --eval-count N (256) --log-every N
       --out S.h5 [--run RUN.h5] [--curves PNG] [--grid PNG]
     """,
