@@ -51,6 +51,23 @@ then (out ** 2).mean().backward() with grads on all parameters.
                             separate process (--only sd15_unet_fwd_64); in a run of all
                             workloads it comes last, after the other models are freed,
                             but its peak then still includes whatever the process held.
+
+Shapes-world workloads (mirror Sources/snp-bench/TrainingWorkloads.swift): the shipped
+tiny teachers' diffusers configs (WorldTeacher.tinyConfig: 16x16 RGB, contexts
+[B, 16, 64] as the ShapesCLIP text tower gives them; here fixed random tensors, as in
+snp-bench's train rows), random init, float32, SD's scaled-linear schedule (T = 1000).
+  teacher_unet_train_b32    one step of eq. 3 on TEACHER_UNET, batch 32: zero_grad,
+                            t ~ U{0..999}, eps ~ N(0, I), x_t = sqrt(abar) x0 + sqrt(1-abar) eps,
+                            forward, F.mse_loss(pred, eps), backward, clip_grad_norm_(1.0),
+                            AdamW(lr 1e-3, weight_decay 1e-2). x0: a fixed [32, 3, 16, 16]
+                            batch in [-1, 1].
+  teacher_pixart_train_b32  same on TEACHER_PIXART (4 layers)
+  teacher_unet_sample_dpm20_cfg_b16
+                            diffusers DPMSolverMultistepScheduler (dpmsolver++, order 2,
+                            scaled_linear) 20 steps, CFG kappa 3 with both branches as one
+                            batch of 32, 16 images, torch.inference_mode(), clamp to [-1, 1]
+  vsd_step_unet_b8          one PG-SB distillation step as DistillTrainer.trainStep(); see
+                            wl_vsd_step_unet_b8 for the evaluation-by-evaluation matching
 """
 
 import argparse
@@ -351,6 +368,237 @@ def wl_sd15_unet_fwd_64():
     return fn, None
 
 
+# ----------------------------------------------------------------------------
+# shapes-world workloads (Sources/snp-bench/TrainingWorkloads.swift)
+
+# WorldTeacher.tinyConfig(.unet, side: 16, contextWidth: 64)
+TEACHER_UNET = dict(
+    sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
+    block_out_channels=(32, 64),
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    cross_attention_dim=64, attention_head_dim=8, norm_num_groups=8)
+# WorldTeacher.tinyConfig(.pixart, side: 16, contextWidth: 64)
+TEACHER_PIXART = dict(
+    sample_size=16, patch_size=2, in_channels=3, out_channels=3, num_layers=4,
+    num_attention_heads=4, attention_head_dim=16, cross_attention_dim=64, caption_channels=64,
+    use_additional_conditions=False, norm_type="ada_norm_single")
+SHAPES_SIDE, SHAPES_CONTEXT, SHAPES_WIDTH, TRAIN_STEPS = 16, 16, 64, 1000
+
+
+def sd_alpha_bars():
+    """SD's scaled-linear schedule: beta from 0.00085 to 0.012 over 1000 steps, abar_t."""
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, TRAIN_STEPS, dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
+
+
+def add_noise(abar, x0, noise, t):
+    a = abar[t].sqrt().view(-1, 1, 1, 1)
+    s = (1 - abar[t]).sqrt().view(-1, 1, 1, 1)
+    return a * x0 + s * noise
+
+
+def shapes_teacher(kind):
+    from diffusers import PixArtTransformer2DModel, UNet2DConditionModel
+    torch.manual_seed(0)
+    if kind == "unet":
+        return UNet2DConditionModel(**TEACHER_UNET).float().eval()
+    return PixArtTransformer2DModel(**TEACHER_PIXART).float().eval()
+
+
+def teacher_eps(kind, model):
+    if kind == "unet":
+        return lambda x, t, c: model(x, t, encoder_hidden_states=c).sample
+    return lambda x, t, c: model(x, encoder_hidden_states=c, timestep=t, added_cond_kwargs=PIXART_ADDED).sample
+
+
+def require_finite(name, *tensors):
+    for x in tensors:
+        if not torch.isfinite(x).all():
+            sys.exit(f"bench_torch: {name} produced a non-finite value")
+
+
+def wl_teacher_train(kind):
+    def make():
+        name = f"teacher_{kind}_train_b32"
+        model = shapes_teacher(kind).train()
+        eps = teacher_eps(kind, model)
+        params = list(model.parameters())
+        opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-2)
+        g = torch.Generator().manual_seed(50)
+        x0 = torch.rand(32, 3, SHAPES_SIDE, SHAPES_SIDE, generator=g) * 2 - 1
+        ctx = torch.randn(32, SHAPES_CONTEXT, SHAPES_WIDTH, generator=g)
+        abar = sd_alpha_bars()
+        last = {}
+
+        def fn():
+            opt.zero_grad(set_to_none=True)
+            t = torch.randint(0, TRAIN_STEPS, (32,), generator=g)
+            noise = torch.randn(x0.shape, generator=g)
+            loss = F.mse_loss(eps(add_noise(abar, x0, noise, t), t, ctx), noise)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            last["loss"] = loss.detach()
+        fn()
+        require_finite(name, last["loss"], *[p.detach() for p in params])
+        return fn, None
+    return make
+
+
+def wl_teacher_unet_sample_dpm20_cfg_b16():
+    from diffusers import DPMSolverMultistepScheduler
+    model = shapes_teacher("unet")
+    scheduler = DPMSolverMultistepScheduler(
+        num_train_timesteps=TRAIN_STEPS, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+        algorithm_type="dpmsolver++", solver_order=2)
+    g = torch.Generator().manual_seed(60)
+    cond = torch.randn(16, SHAPES_CONTEXT, SHAPES_WIDTH, generator=g)
+    uncond = torch.randn(16, SHAPES_CONTEXT, SHAPES_WIDTH, generator=g)
+    both = torch.cat([uncond, cond])          # [uncond; cond], as diffusers' pipelines
+    kappa = 3.0
+    last = {}
+
+    def fn():
+        with torch.inference_mode():
+            scheduler.set_timesteps(20)
+            x = torch.randn(16, 3, SHAPES_SIDE, SHAPES_SIDE, generator=g)   # init_noise_sigma = 1
+            for t in scheduler.timesteps:
+                out = model(torch.cat([x, x]), t, encoder_hidden_states=both).sample
+                u, c = out.chunk(2)
+                x = scheduler.step((1 - kappa) * u + kappa * c, t, x).prev_sample
+            last["x"] = x.clamp(-1, 1)
+    fn()
+    require_finite("teacher_unet_sample_dpm20_cfg_b16", last["x"])
+    return fn, None
+
+
+class LoRALinear(torch.nn.Module):
+    """y = base(x) + scale * (x A^T) B^T when enabled (Sources/Models/Layers/LoRA.swift):
+    A [rank, in] ~ U(+-1/sqrt(in)), B [out, rank] = 0, scale = alpha / rank."""
+
+    def __init__(self, base, rank, alpha, switch):
+        super().__init__()
+        self.base = base
+        bound = 1 / base.in_features ** 0.5
+        self.down = torch.nn.Parameter(torch.empty(rank, base.in_features).uniform_(-bound, bound))
+        self.up = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scale = alpha / rank
+        self.switch = switch
+
+    @property
+    def weight(self):                      # some diffusers processors read to_q.weight.dtype
+        return self.base.weight
+
+    def forward(self, x):
+        y = self.base(x)
+        if self.switch["enabled"]:
+            y = y + (x @ self.down.t()) @ self.up.t() * self.scale
+        return y
+
+
+def add_lora(model, rank, alpha, switch):
+    """LoRA on every Linear named to_q, to_k, to_v, to_out.0 (DistillOptions.loraTargets)."""
+    adapters = []
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            path = f"{name}.{child_name}" if name else child_name
+            if isinstance(child, torch.nn.Linear) and (
+                    child_name in ("to_q", "to_k", "to_v") or path.endswith("to_out.0")):
+                adapter = LoRALinear(child, rank, alpha, switch)
+                module._modules[child_name] = adapter
+                adapters.append(adapter)
+    return adapters
+
+
+def wl_vsd_step_unet_b8():
+    """One PG-SB distillation step, DistillTrainer.trainStep() (Sources/Distill/DistillTrainer.swift,
+    VSD.swift, GuidedEpsilon.swift) with its defaults, batch B = 8, on the tiny UNet teacher.
+
+    Network evaluations per step, matched one for one with DistillTrainer.trainStep():
+      1. student forward, B = 8, t = 999, with grad -> x0 = (z - sigma_T eps) / alpha_T
+         (OneStepStudent.x0)                                              + its backward
+      2. frozen teacher (LoRA off) with CFG: ONE forward of 2B = 16 ([uncond; cond],
+         per-sample t repeated), no grad (VSD.loss -> guidedEpsilon -> ClassifierFreeGuidance)
+      3. LoRA teacher (LoRA on) with CFG: ONE forward of 2B = 16, no grad
+      4. LoRA teacher denoising forward, B = 8, prompts dropped with p 0.1, t ~ U{0..999},
+         grads on the adapters only (DistillTrainer.loraStep)             + its backward
+    i.e. 4 forwards (8 + 16 + 16 + 8 samples) and 2 backwards, as in Swift. In between:
+    kappa ~ U(0.5, 4) per sample shared by both teachers (PG-SB default); t per sample uniform
+    on {20..980}; g = w(t) (eps_frozen - eps_lora), w = 1 - abar_t, nan_to_num;
+    loss = 0.5 * mse(x0, (x0 - g).detach()) (gradient g dx0/dtheta / N; descent moves x0 along
+    w(t)(eps_lora - eps_frozen)); clip_grad_norm_(student, 1.0); AdamW(student, lr 1e-4,
+    wd 0); AdamW(adapters, lr 1e-3, wd 0). The two teachers are one network copy with its
+    base frozen and LoRA rank 8, alpha 16 on to_q/to_k/to_v/to_out.0 (manual LoRA, no peft),
+    switched on and off. Contexts: fixed random tensors (Swift: the text tower's cached states).
+    """
+    import copy
+    base = shapes_teacher("unet")
+    student = copy.deepcopy(base)
+    teachers = copy.deepcopy(base)
+    for p in teachers.parameters():
+        p.requires_grad_(False)
+    switch = {"enabled": True}
+    torch.manual_seed(1)
+    adapters = add_lora(teachers, rank=8, alpha=16, switch=switch)
+    lora_params = [p for a in adapters for p in (a.down, a.up)]
+    student_params = list(student.parameters())
+    opt_student = torch.optim.AdamW(student_params, lr=1e-4, weight_decay=0)
+    opt_lora = torch.optim.AdamW(lora_params, lr=1e-3, weight_decay=0)
+    abar = sd_alpha_bars()
+    B, T = 8, TRAIN_STEPS
+    alpha_T, sigma_T = abar[T - 1].sqrt(), (1 - abar[T - 1]).sqrt()
+    t_low, t_high = round(0.02 * T), min(T - 1, round(0.98 * T))
+    g = torch.Generator().manual_seed(70)
+    ctx = torch.randn(B, SHAPES_CONTEXT, SHAPES_WIDTH, generator=g)
+    uncond = torch.randn(B, SHAPES_CONTEXT, SHAPES_WIDTH, generator=g)
+    both_ctx = torch.cat([uncond, ctx])
+    last = {}
+
+    def guided(x, t, kappa):
+        out = teachers(torch.cat([x, x]), torch.cat([t, t]), encoder_hidden_states=both_ctx).sample
+        u, c = out.chunk(2)
+        k = kappa.view(-1, 1, 1, 1)
+        return (1 - k) * u + k * c
+
+    def fn():
+        # student update (VSD)
+        opt_student.zero_grad(set_to_none=True)
+        z = torch.randn(B, 3, SHAPES_SIDE, SHAPES_SIDE, generator=g)
+        eps = student(z, torch.full((B,), float(T - 1)), encoder_hidden_states=ctx).sample
+        x0 = (z - eps * sigma_T) / alpha_T
+        kappa = 0.5 + 3.5 * torch.rand(B, generator=g)
+        t = torch.randint(t_low, t_high + 1, (B,), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        sample = x0.detach()
+        xt = add_noise(abar, sample, noise, t)
+        with torch.no_grad():
+            switch["enabled"] = False
+            frozen = guided(xt, t, kappa)
+            switch["enabled"] = True
+            lora = guided(xt, t, kappa)
+            gvsd = torch.nan_to_num((1 - abar[t]).view(-1, 1, 1, 1) * (frozen - lora), nan=0.0, posinf=0.0, neginf=0.0)
+        loss = 0.5 * F.mse_loss(x0, (sample - gvsd).detach())
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(student_params, 1.0)
+        opt_student.step()
+        # LoRA-teacher update on the detached student samples
+        drop = torch.rand(B, generator=g) < 0.1
+        ctx_l = torch.where(drop.view(-1, 1, 1), uncond, ctx)
+        t2 = torch.randint(0, T, (B,), generator=g)
+        noise2 = torch.randn(sample.shape, generator=g)
+        xt2 = add_noise(abar, sample, noise2, t2)
+        opt_lora.zero_grad(set_to_none=True)
+        switch["enabled"] = True
+        lora_loss = F.mse_loss(teachers(xt2, t2, encoder_hidden_states=ctx_l).sample, noise2)
+        lora_loss.backward()
+        opt_lora.step()
+        last.update(loss=loss.detach(), grad_norm=grad_norm, lora_loss=lora_loss.detach(), x0=sample)
+    fn()
+    require_finite("vsd_step_unet_b8", *last.values(), *[p.detach() for p in student_params])
+    return fn, None
+
+
 # Rows timed by a fixed number of runs (1 warm-up + N) instead of measure().
 FIXED_RUNS = {"sd15_unet_fwd_64": 2}
 # Rows that also report the process's peak RSS (MiB) right after the workload.
@@ -374,6 +622,10 @@ WORKLOADS = [
     ("pixart_fwd_b8", wl_pixart_fwd_b8),
     ("pixart_fwd_bwd_b8", wl_pixart_fwd_bwd_b8),
     ("clip_text_b8", wl_clip_text_b8),
+    ("teacher_unet_train_b32", wl_teacher_train("unet")),
+    ("teacher_pixart_train_b32", wl_teacher_train("pixart")),
+    ("teacher_unet_sample_dpm20_cfg_b16", wl_teacher_unet_sample_dpm20_cfg_b16),
+    ("vsd_step_unet_b8", wl_vsd_step_unet_b8),
     ("sd15_unet_fwd_64", wl_sd15_unet_fwd_64),     # keep last: peak RSS (see docstring)
 ]
 
@@ -401,7 +653,7 @@ def main():
     print(f"cpu: {cpu_model()} ({os.cpu_count()} logical cpus)")
     print()
     show_peak = any(n in PEAK_MEMORY for n, _ in selected)
-    header = f"{'name':<20} {'median_ms':>11} {'gflops':>9} {'runs':>6}"
+    header = f"{'name':<34} {'median_ms':>11} {'gflops':>9} {'runs':>6}"
     if show_peak:
         header += f" {'peak_mib':>9}"
     print(header)
@@ -424,7 +676,7 @@ def main():
             row["peak_mib"] = round(peak, 1)
         results.append(row)
         gf = f"{gflops:9.2f}" if gflops is not None else f"{'-':>9}"
-        line = f"{name:<20} {t * 1e3:11.3f} {gf} {n:6d}"
+        line = f"{name:<34} {t * 1e3:11.3f} {gf} {n:6d}"
         if show_peak:
             line += f" {peak:9.0f}" if peak is not None else f" {'-':>9}"
         print(line)

@@ -1,5 +1,6 @@
 // snp-bench: the engine's benchmark table. Same workload names as Scripts/bench_torch.py.
-//   swift run -c release snp-bench [--json PATH] [--filter SUBSTRING] [--skip SUBSTRING] [--seconds S]
+//   swift run -c release snp-bench [--json PATH] [--filter SUBSTRING[,SUBSTRING…]] [--skip SUBSTRING] [--seconds S]
+// --filter runs the workloads whose name contains any of the comma-separated substrings.
 import CBLAS
 import Engine
 import Foundation
@@ -51,7 +52,7 @@ while let a = arguments.popFirst() {
     case "--skip": skip = arguments.popFirst()
     case "--seconds": seconds = arguments.popFirst().flatMap(Double.init) ?? seconds
     case "-h", "--help":
-        print("usage: snp-bench [--json PATH] [--filter SUBSTRING] [--skip SUBSTRING] [--seconds S]")
+        print("usage: snp-bench [--json PATH] [--filter SUBSTRING[,SUBSTRING…]] [--skip SUBSTRING] [--seconds S]")
         exit(0)
     default:
         FileHandle.standardError.write("snp-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -65,11 +66,11 @@ print("snp-bench — \(cpu), \(Threads.count) threads, OpenBLAS \(BLASKernels.cu
 
 var rows: [Row] = []
 func run(_ name: String, _ make: () throws -> Row) rethrows {
-    if let filter, !name.contains(filter) { return }
+    if let filter, !filter.split(separator: ",").contains(where: { name.contains($0) }) { return }
     if let skip, name.contains(skip) { return }
     let row = try make()
     rows.append(row)
-    var line = name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%10.3f ms", row.medianMs)
+    var line = name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%10.3f ms", row.medianMs)
     if let g = row.gflops { line += String(format: "  %7.1f GFLOP/s", g) }
     if let s = row.sgemmMedianMs { line += String(format: "   sgemm %9.3f ms  ratio %.3f", s, row.ratioToSgemm!) }
     if let m = row.peakMiB { line += String(format: "  peak %.0f MiB", m) }
@@ -147,6 +148,7 @@ try run("mlp_train_step") {
 }
 
 try modelWorkloads(seconds: seconds, generator: g, run: run)
+try trainingWorkloads(seconds: seconds, generator: g, run: run)
 
 // Engine matmul against a direct cblas_sgemm call on the same buffers. The direct call runs
 // OpenBLAS's own threading at the engine's thread count (the engine keeps OpenBLAS
