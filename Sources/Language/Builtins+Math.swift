@@ -22,6 +22,17 @@ extension BuiltinDomain {
             if case .number(let x) = args["x"] { return .number(Swift.min(Swift.max(x, Double(lo ?? -.infinity)), Double(hi ?? .infinity))) }
             return .tensor(try args.tensor("x").clamp(min: lo, max: hi))
         },
+        Builtin("round", "x, digits: 0", method: true,
+                doc: "Rounds to `digits` decimal places (half away from zero) — a number, or every element of a tensor (no gradient flows through rounding).",
+                example: "round(0.958333, digits: 3)   # 0.958") { args in
+            let digits = try args.int("digits")
+            guard (0...15).contains(digits) else { throw RuntimeError("round(): digits must be in 0…15, got \(digits)", parameter: "digits") }
+            let scale = Foundation.pow(10, Double(digits))
+            func rounded(_ x: Double) -> Double { (x * scale).rounded(.toNearestOrAwayFromZero) / scale }
+            if case .number(let x) = args["x"] { return .number(rounded(x)) }
+            let t = try args.tensor("x")
+            return .tensor(try Tensor(t.scalars.map { Float(rounded(Double($0))) }, shape: t.shape))
+        },
         reduction("sum", "The sum") { t, axes, keep in try t.sum(axes: axes, keepDims: keep) },
         reduction("mean", "The mean") { t, axes, keep in try t.mean(axes: axes, keepDims: keep) },
         reduction("max", "The largest element (gradients shared among ties)") { t, axes, keep in try t.max(axes: axes, keepDims: keep) },
