@@ -46,7 +46,10 @@ extension BuiltinDomain {
                 case .builtin(let b), .bound(let b, _): text = registry.help(b.name) ?? f.signature
                 case .user: text = f.signature
                 }
-            case .object(let o): text = "\(o.typeName): \(o.summary)\nmembers: \(o.memberNames.joined(separator: ", "))"
+            case .object(let o):
+                // Summaries that already start with the type ("teacher: …", "table: …") keep it once.
+                let summary = o.summary.hasPrefix(o.typeName + ":") || o.summary.hasPrefix(o.typeName + " ") ? o.summary : "\(o.typeName): \(o.summary)"
+                text = "\(summary)\nmembers: \(o.memberNames.joined(separator: ", "))"
             default: text = "\(value.typeName): \(value.summary)"
             }
             args.interpreter.print(text)
@@ -54,6 +57,37 @@ extension BuiltinDomain {
         },
         Builtin("type", "x", doc: "The type of a value as a string: number, string, bool, nil, list, record, range, function, tensor, or a native object's type (model, table, …).",
                 example: "type(1e-4)   # \"number\"") { args in .string(args["x"].typeName) },
+        Builtin("sort", "x, key: nil, reverse: false", method: true,
+                doc: "A sorted copy of a list of numbers or of strings (stable), ascending unless `reverse`. `key` is a function of one item whose result (a number or a string) is compared instead.",
+                example: "sort([3, 1, 2])   # [1, 2, 3]\nsort(runs, key: fn(r) { r.last(\"fd\") })") { args in
+            let items = try args.list("x")
+            var keys = items
+            switch args["key"] {
+            case .function(let f): keys = try items.map { try args.interpreter.call(f, [$0], at: args.location) }
+            case .null: break
+            default: throw args.mistake("key", "a function or nil")
+            }
+            func order(_ a: Value, _ b: Value) throws -> Bool {
+                switch (a, b) {
+                case (.number(let x), .number(let y)): return x < y
+                case (.string(let x), .string(let y)): return x < y
+                default:
+                    throw RuntimeError("sort(): can only compare numbers with numbers and strings with strings, got \(a.typeName) and \(b.typeName)", parameter: "x")
+                }
+            }
+            var failure: Error?
+            let reverse = try args.bool("reverse")
+            let sorted = zip(keys, items).enumerated().sorted { l, r in
+                do {
+                    let (a, b) = (l.element.0, r.element.0)
+                    if try order(a, b) { return !reverse }
+                    if try order(b, a) { return reverse }
+                    return l.offset < r.offset
+                } catch { failure = failure ?? error; return false }
+            }
+            if let failure { throw failure }
+            return .list(sorted.map(\.element.1))
+        },
         Builtin("len", "x", method: true,
                 doc: "The number of items: of a list, string, record (fields), range, table (rows), or a tensor's first axis.",
                 example: "len([1, 2, 3])   # 3") { args in
