@@ -76,13 +76,13 @@ extension BuiltinDomain {
             .number(Double(try modelArgument(args).module.unfreeze(try args.optionalString("pattern"))))
         },
         Builtin("lora", "model, layers: nil, rank: nil, alpha: nil, seed: 0", method: true,
-                doc: "Attaches LoRA adapters (Δy = alpha/rank · B A x, B zero so nothing changes yet) to every Linear or 1×1 convolution whose path matches `layers` (default \"**\", rank 4, alpha 4); returns the model. Adapters are not saved with the base weights. On a teacher it returns a LoRA teacher instead — a copy of the teacher, base frozen, adapters (default rank 8, alpha 16, drawn from `seed`) on every attention projection (to_q, to_k, to_v, to_out.0; or `layers`), exactly as the distillation trainer builds its LoRA teacher — for `vsd(…, lora:)`, `eps` and `sample`.",
+                doc: "Attaches LoRA adapters (Δy = alpha/rank · B A x, B zero so nothing changes yet) to every Linear or 1×1 convolution whose path matches `layers` (default \"**\", rank 4, alpha 4); returns the model. Adapters are not saved with the base weights. On a teacher it returns a LoRA teacher instead — a copy of the teacher, base frozen, adapters (default rank 64, alpha 2·rank, as `vsd` and `snp distill` make them; drawn from `seed`) on every attention projection (to_q, to_k, to_v, to_out.0; or `layers`), exactly as the distillation trainer builds its LoRA teacher — for `vsd(…, lora:)`, `eps` and `sample`.",
                 example: "lora(unet, layers: \"**.attn2.to_*\", rank: 8, alpha: 16)\nlet phi = lora(teacher, rank: 8, alpha: 16)") { args in
             let layers = try args.optionalString("layers")
             if case .object(let teacher as TeacherObject) = args["model"] {
-                let rank = try args.optionalInt("rank") ?? 8
+                let rank = try args.optionalInt("rank") ?? 64
                 guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
-                return .object(try LoraTeacherObject.make(teacher, rank: rank, alpha: Float(try args.optionalNumber("alpha") ?? 16),
+                return .object(try LoraTeacherObject.make(teacher, rank: rank, alpha: Float(try args.optionalNumber("alpha") ?? Double(2 * rank)),
                                                           layers: layers.map { [$0] }, seed: seed))
             }
             let model = try modelArgument(args)

@@ -37,6 +37,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
         options.batchSize = batch
         options.learningRate = lr
         options.loraRank = loraRank
+        options.loraAlpha = 16  // as the recorded study (Docs/results.md) ran
         options.totalSteps = steps
         options.seed = UInt64(seed)
         options.evalCount = evalCount
