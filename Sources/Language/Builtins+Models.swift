@@ -1,4 +1,6 @@
+import Foundation
 import Checkpoints
+import Diffusion
 import Engine
 import Models
 
@@ -17,6 +19,19 @@ extension BuiltinDomain {
             }
             let loaded = try LoadedModel.load(path: path, only: only)
             return .object(ModelObject(module: loaded.module, loaded: loaded))
+        },
+        networkBuilder("unet", UNet2DConditionModel.architecture,
+                       example: "let net = unet({block_out_channels: [32, 64], down_block_types: [\"DownBlock2D\", \"CrossAttnDownBlock2D\"], up_block_types: [\"CrossAttnUpBlock2D\", \"UpBlock2D\"], layers_per_block: 1, cross_attention_dim: 64, attention_head_dim: 8, norm_num_groups: 8, sample_size: 16, in_channels: 3, out_channels: 3})"),
+        networkBuilder("pixart", PixArtTransformer2DModel.architecture,
+                       example: "let net = pixart({sample_size: 16, patch_size: 2, in_channels: 3, out_channels: 3, num_layers: 2, num_attention_heads: 2, attention_head_dim: 16, cross_attention_dim: 32, caption_channels: 64, norm_type: \"ada_norm_single\", use_additional_conditions: false})"),
+        networkBuilder("clip_text", CLIPTextModel.architecture,
+                       example: "let text = clip_text({vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 77})"),
+        Builtin("tokenizer", "source",
+                doc: "A tokenizer: `source` a folder with CLIP's `vocab.json` and `merges.txt` (byte-level BPE, the same ids as Hugging Face's CLIPTokenizer), or \"shapes\" for the shapes world's word tokenizer. `tok.encode(text)` gives ids, `tok.tokens(text)` the pieces.",
+                example: "let tok = tokenizer(\"shapes\")\ntok.encode(\"a red circle\")") { args in
+            let source = try args.string("source")
+            if source == "shapes" { return .object(TokenizerObject(.words(CaptionGrammar.tokenizer))) }
+            return .object(TokenizerObject(.clip(try CLIPTokenizer(folder: source), source: source)))
         },
         Builtin("save", "model, path, dtype: \"float32\"", method: true,
                 doc: "Writes a model as a Snoopi checkpoint (its architecture, config and base weights; LoRA adapters are not included) in float32 or float16, replacing the file atomically. A teacher or student is saved as its pipeline (the network with its encoder's path and schedule; float32), loadable with `load`.",
@@ -131,4 +146,38 @@ private func modelArgument(_ args: Arguments) throws -> ModelObject {
     case .object(let carrier as any NetworkCarrier): return carrier.networkObject
     default: throw args.mistake("model", "a model (from load), a teacher or a student")
     }
+}
+
+/// `unet(config)`, `pixart(config)`, `clip_text(config)`: a freshly initialised network from a
+/// diffusers / transformers config given as a record (missing keys take the library defaults —
+/// for `unet` that is Stable Diffusion's full size).
+private func networkBuilder(_ name: String, _ architecture: String, example: String) -> Builtin {
+    Builtin(name, "config: {}, seed: 0",
+            doc: "A new \(architecture), initialised as PyTorch does from a generator seeded with `seed`, from its config (a record of the config.json keys; missing keys take the diffusers/transformers defaults, which for a UNet mean Stable Diffusion 1.5's 860 M parameters).",
+            example: example) { args in
+        let config = try args.record("config")
+        guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+        let json = try jsonText(.record(config), builtin: name)
+        let loaded = try LoadedModel.build(architecture: architecture, config: json, seed: seed)
+        return .object(ModelObject(module: loaded.module, loaded: loaded))
+    }
+}
+
+/// A record / list / number / string / bool / nil as JSON text (for model configs).
+func jsonText(_ value: Value, builtin: String) throws -> String {
+    func object(_ v: Value) throws -> Any {
+        switch v {
+        case .number(let x):
+            guard x.isFinite else { throw RuntimeError("\(builtin)(): config numbers must be finite, got \(x)", parameter: "config") }
+            return x == x.rounded() && abs(x) < 1e15 ? Int(x) as Any : x as Any
+        case .string(let s): return s
+        case .bool(let b): return b
+        case .null: return NSNull()
+        case .list(let items): return try items.map(object)
+        case .record(let r): return Dictionary(uniqueKeysWithValues: try r.fields.map { ($0.key, try object($0.value)) })
+        default: throw RuntimeError("\(builtin)(): config values must be numbers, strings, bools, nil, lists or records, got \(v.typeName)", parameter: "config")
+        }
+    }
+    let data = try JSONSerialization.data(withJSONObject: try object(value), options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
 }
