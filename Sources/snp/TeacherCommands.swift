@@ -34,6 +34,19 @@ let helpDetails: [String: String] = [
       --weighting sigma2|one|dmd  --seed S  --eval-every N (50) --eval-count N (256) --log-every N
       --out S.h5 [--run RUN.h5] [--curves PNG] [--grid PNG]
     """,
+    "experiment": """
+    The paper's experiments in miniature (Docs/results.md has a recorded run of `all`):
+      e1   FD over training for SB, SB + two-time-scale and PG-SB on both teachers, mean ± sd over seeds (PNG plot)
+      e2   random κ on neither / the frozen teacher only / the LoRA teacher only / both (UNet, seed 0)
+      e3   removal rates of 6 prompt pairs without and with NASA, one-step student and multi-step teacher
+      e4   CFG on the output vs embedding subtraction vs NASA (grid, removal rate, FD)
+      e5   removal rate and FD against NASA's α from 0 to 1.5 (PNG plot)
+      nasa e3–e5 on --student; all: everything (e3–e5 on e1's seed-0 PG-SB UNet student)
+      --unet PATH --pixart PATH --classifier PATH   (default: the shipped checkpoints)
+      --steps N (200) --seeds N (3) --batch B (8) --lr LR (1e-5) --lora-rank R (64, α 16)
+      --eval-every N (50) --eval-count N (256) --count N images per pair (100) --student S.h5
+      --out RESULTS.md (the Markdown tables) --images FOLDER (Docs/images)
+    """,
     "sample": """
     Draws images from a shapes-world teacher with classifier-free guidance (eq. 4) and negative prompts (eq. 5).
       --teacher PATH         a teacher checkpoint (snp train-teacher)
