@@ -78,32 +78,41 @@ public final class DistillTrainer: TrainingRun {
     let generator: RandomGenerator
     private var evaluator: SampleEvaluator?
 
-    public init(teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions) throws {
+    /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
+    public init(teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions, student: OneStepStudent? = nil) throws {
         try options.validate()
         guard world.side == teacher.side else {
             throw DistillError.invalidArgument(name: "distillation", reason: "the teacher is built for side \(teacher.side), the world draws \(world.side)")
         }
+        if let student, student.pipeline.architecture != teacher.architecture || student.side != teacher.side {
+            throw DistillError.invalidArgument(name: "student", reason: "a \(student.pipeline.architecture) at side \(student.side), but the teacher is a \(teacher.architecture) at side \(teacher.side)")
+        }
         self.teacher = teacher
         self.world = world
         self.options = options
-        student = try OneStepStudent(copying: teacher)
-        // The two teachers: a second copy, base frozen, adapters trainable.
-        let teachers = try OneStepStudent(copying: teacher).network
-        _ = try teachers.freeze()
-        // Seeded: two runs with the same options start from the same adapters.
-        try Initialization.withSeed(options.seed &+ 0x10AA) {
-            for target in options.loraTargets {
-                try teachers.addLoRA(target, rank: options.loraRank, alpha: options.loraAlpha)
-            }
-        }
+        self.student = try student ?? OneStepStudent(copying: teacher)
+        let teachers = try Self.loraTeacher(teacher, rank: options.loraRank, alpha: options.loraAlpha, targets: options.loraTargets, seed: options.seed)
         self.teachers = teachers
         let baseNames = Set(teachers.stateDict().map(\.name))
         loraNames = teachers.namedParameters().filter { !baseNames.contains($0.name) }
         vsd = try VSD(teacher: teachers, schedule: teacher.schedule, guidance: options.guidance, tRange: options.tRange, weighting: options.weighting)
-        studentParameters = student.network.namedParameters().map(\.tensor)
+        studentParameters = self.student.network.namedParameters().map(\.tensor)
         studentOptimizer = try AdamW(parameters: studentParameters, learningRate: options.learningRate, weightDecay: 0)
         loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, weightDecay: 0)
         generator = RandomGenerator(seed: options.seed)
+    }
+
+    /// The two teachers as one network, as the trainer builds them: a copy of `teacher`'s network,
+    /// base frozen (adapters off = the frozen teacher ψ), with trainable LoRA adapters on `targets`
+    /// (on = the LoRA teacher φ), drawn from `seed` so two runs with the same options start alike.
+    public static func loraTeacher(_ teacher: WorldTeacher, rank: Int, alpha: Float, targets: [String], seed: UInt64) throws
+        -> any Module & NoisePredictor {
+        let network = try teacher.copy().network
+        _ = try network.freeze()
+        try Initialization.withSeed(seed &+ 0x10AA) {
+            for target in targets { try network.addLoRA(target, rank: rank, alpha: alpha) }
+        }
+        return network
     }
 
     /// Captions of the world's training images step·B ..< (step+1)·B.

@@ -24,16 +24,7 @@ public final class OneStepStudent {
 
     /// A student whose weights are a copy of `teacher`'s.
     public init(copying teacher: WorldTeacher) throws {
-        let checkpoint = try teacher.checkpoint()
-        let copy = try LoadedModel.load(checkpoint)
-        let network: any Module & NoisePredictor
-        switch copy {
-        case .unet(let m): network = m
-        case .pixart(let m): network = m
-        case .clipText: throw DistillError.invalidArgument(name: "student", reason: "the teacher's network is a text encoder")
-        }
-        network.eval()
-        pipeline = try WorldTeacher(network: network, encoder: teacher.encoder, encoderPath: teacher.encoderPath, schedule: teacher.schedule)
+        pipeline = try teacher.copy()
     }
 
     init(pipeline: WorldTeacher) { self.pipeline = pipeline }

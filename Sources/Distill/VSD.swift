@@ -24,6 +24,12 @@ public struct VSDTerms {
     /// Timesteps and guidance scales drawn for the batch.
     public let t: [Int]
     public let kappaFrozen: [Float], kappaLora: [Float]
+    /// The noise drawn and x_t = α_t sg(x0) + σ_t ε, [B, C, H, W].
+    public let noise: Tensor, xt: Tensor
+    /// The two teachers' guided predictions at x_t (no gradient): ε̂_ψ (adapters off), ε̂_φ (on).
+    public let epsFrozen: Tensor, epsLora: Tensor
+    /// The per-sample factor in front of (ε̂_ψ − ε̂_φ): w(t) for σ² and 1, (σ_t/α_t)/mean|x0 − x̂0_ψ| for dmd.
+    public let weight: [Float]
 }
 
 /// Variational Score Distillation (eq. 6/7) against one teacher network that is both teachers
@@ -78,27 +84,30 @@ public struct VSD {
         let noise = try Tensor.randn(x0.shape, generator: generator)
         let sample = x0.detach()
         let xt = try schedule.addNoise(x0: sample, noise: noise, t: t)
-        let g: Tensor = try noGrad {
-            let frozen = try teacher.withLoRA(enabled: false) {
+        let (frozen, lora) = try noGrad {
+            (try teacher.withLoRA(enabled: false) {
                 try guidedEpsilon(teacher, xt, t: t, context: context, unconditional: unconditional, kappa: kappaFrozen)
-            }
-            let lora = try teacher.withLoRA(enabled: true) {
+            },
+             try teacher.withLoRA(enabled: true) {
                 try guidedEpsilon(teacher, xt, t: t, context: context, unconditional: unconditional, kappa: kappaLora)
-            }
-            let difference = try frozen - lora
+            })
+        }
+        let weight: Tensor = try noGrad {
             switch weighting {
             case .sigmaSquared, .one:
-                return try (weights(t) * difference).nanToNum()
+                return try weights(t)
             case .dmd:
                 let alpha = try Tensor(t.map { schedule.alphaBars[$0].squareRoot() }, shape: [b, 1, 1, 1])
                 let sigma = try Tensor(t.map { (1 - schedule.alphaBars[$0]).squareRoot() }, shape: [b, 1, 1, 1])
                 let frozenX0 = try (xt - sigma * frozen) / alpha
                 let scale = try (sample - frozenX0).abs().mean(axes: [1, 2, 3], keepDims: true) + 1e-6
-                return try (sigma / alpha * difference / scale).nanToNum()
+                return try sigma / alpha / scale
             }
         }
+        let g = try noGrad { try (weight * (frozen - lora)).nanToNum() }
         let target = try (sample - g).detach()
         let loss = try Tensor.mse(x0, target) * 0.5
-        return VSDTerms(loss: loss, g: g, t: t, kappaFrozen: kappaFrozen, kappaLora: kappaLora)
+        return VSDTerms(loss: loss, g: g, t: t, kappaFrozen: kappaFrozen, kappaLora: kappaLora, noise: noise, xt: xt,
+                        epsFrozen: frozen, epsLora: lora, weight: weight.scalars)
     }
 }

@@ -67,26 +67,24 @@ extension BuiltinDomain {
             case .null: break
             default: throw args.mistake("key", "a function or nil")
             }
-            func order(_ a: Value, _ b: Value) throws -> Bool {
-                switch (a, b) {
-                case (.number(let x), .number(let y)): return x < y
-                case (.string(let x), .string(let y)): return x < y
-                default:
-                    throw RuntimeError("sort(): can only compare numbers with numbers and strings with strings, got \(a.typeName) and \(b.typeName)", parameter: "x")
-                }
+            let numbers = keys.compactMap { key -> Double? in if case .number(let x) = key { return x } else { return nil } }
+            let strings = keys.compactMap { key -> String? in if case .string(let t) = key { return t } else { return nil } }
+            let less: (Int, Int) -> Bool
+            if numbers.count == keys.count {
+                less = { numbers[$0] < numbers[$1] }
+            } else if strings.count == keys.count {
+                less = { strings[$0] < strings[$1] }
+            } else {
+                let kinds = Set(keys.map(\.typeName)).sorted().joined(separator: ", ")
+                throw RuntimeError("sort(): the items (or their keys) must be all numbers or all strings, got \(kinds)", parameter: "x")
             }
-            var failure: Error?
             let reverse = try args.bool("reverse")
-            let sorted = zip(keys, items).enumerated().sorted { l, r in
-                do {
-                    let (a, b) = (l.element.0, r.element.0)
-                    if try order(a, b) { return !reverse }
-                    if try order(b, a) { return reverse }
-                    return l.offset < r.offset
-                } catch { failure = failure ?? error; return false }
+            // Ties keep their order (stable), also when reversed.
+            let order = keys.indices.sorted { a, b in
+                let (x, y) = reverse ? (b, a) : (a, b)
+                return less(x, y) || (!less(y, x) && a < b)
             }
-            if let failure { throw failure }
-            return .list(sorted.map(\.element.1))
+            return .list(order.map { items[$0] })
         },
         Builtin("len", "x", method: true,
                 doc: "The number of items: of a list, string, record (fields), range, table (rows), or a tensor's first axis.",

@@ -130,40 +130,10 @@ extension BuiltinDomain {
             guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
             let context = try teacher.context(prompts), unconditional = try teacher.context(Array(repeating: "", count: b))
             let terms = try loss.vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: RandomGenerator(seed: seed))
-            // Replay the draws VSD.loss made (κ, then t, then ε from the same generator) to show them.
-            let replay = RandomGenerator(seed: seed)
-            let (kappaFrozen, kappaLora) = try loss.guidance.draw(batch: b, replay)
-            let range = loss.vsd.timesteps
-            let t = (0..<b).map { _ in range.lowerBound + replay.integer(below: range.count) }
-            let noise = try Tensor.randn(x0.shape, generator: replay)
-            guard t == terms.t, kappaFrozen == terms.kappaFrozen, kappaLora == terms.kappaLora else {
-                throw RuntimeError("vsd_loss(): the κ distribution did not repeat its draws; a dist() function must depend only on its rng")
-            }
-            let schedule = teacher.schedule
-            let sample = x0.detach()
-            let xt = try schedule.addNoise(x0: sample, noise: noise, t: t)
-            let network = loss.lora.pipeline.network
-            let (epsFrozen, epsLora) = try noGrad {
-                (try network.withLoRA(enabled: false) { try guidedEpsilon(network, xt, t: t, context: context, unconditional: unconditional, kappa: kappaFrozen) },
-                 try network.withLoRA(enabled: true) { try guidedEpsilon(network, xt, t: t, context: context, unconditional: unconditional, kappa: kappaLora) })
-            }
-            let weight: [Double]
-            switch loss.weighting {
-            case .sigmaSquared: weight = t.map { Double(1 - schedule.alphaBars[$0]) }
-            case .one: weight = Array(repeating: 1, count: b)
-            case .dmd:
-                let per = x0.count / b
-                let x0Hat = try schedule.x0(fromEpsilon: epsFrozen, xt: xt, t: t).scalars, s = sample.scalars
-                weight = (0..<b).map { i in
-                    let alpha = Double(schedule.alphaBars[t[i]]).squareRoot(), sigma = (1 - Double(schedule.alphaBars[t[i]])).squareRoot()
-                    let spread = (0..<per).reduce(0.0) { $0 + Swift.abs(Double(s[i * per + $1]) - Double(x0Hat[i * per + $1])) } / Double(per)
-                    return sigma / alpha / (spread + 1e-6)
-                }
-            }
             return .record(Record([
-                ("loss", .tensor(terms.loss)), ("g", .tensor(terms.g)), ("t", .numbers(terms.t)), ("noise", .tensor(noise)), ("xt", .tensor(xt)),
+                ("loss", .tensor(terms.loss)), ("g", .tensor(terms.g)), ("t", .numbers(terms.t)), ("noise", .tensor(terms.noise)), ("xt", .tensor(terms.xt)),
                 ("kappa", .list(terms.kappaFrozen.map { .from($0) })), ("kappa_lora", .list(terms.kappaLora.map { .from($0) })),
-                ("eps_frozen", .tensor(epsFrozen)), ("eps_lora", .tensor(epsLora)), ("weight", .list(weight.map { .number($0) })),
+                ("eps_frozen", .tensor(terms.epsFrozen)), ("eps_lora", .tensor(terms.epsLora)), ("weight", .list(terms.weight.map { .from($0) })),
             ]))
         },
         Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1",
@@ -172,9 +142,6 @@ extension BuiltinDomain {
             let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
             let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
             let teacher = loss.teacher.teacher
-            guard student.pipeline.architecture == teacher.architecture, student.side == teacher.side else {
-                throw RuntimeError("distill(): the student is a \(student.pipeline.architecture) at \(student.side)×\(student.side), the loss's teacher a \(teacher.architecture) at \(teacher.side)×\(teacher.side)", parameter: "student")
-            }
             let world = try distillWorld(args, "prompts", side: teacher.side)
             var options = try DistillOptions()
             if let name = try args.optionalString("method") {
@@ -198,16 +165,11 @@ extension BuiltinDomain {
             let schedule = trainingSchedule(logEvery: try positive(args, "log_every"), evalEvery: try args.count("eval_every"))
             let out = try args.optionalString("out")
 
-            let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
-            // Start from the student and LoRA teacher given (the trainer made fresh copies of the teacher).
-            try trainer.student.network.load(Dictionary(uniqueKeysWithValues: student.pipeline.network.stateDict().map { ($0.name, $0.tensor) }))
+            // The student given is the one trained (in place); the LoRA teacher starts as the loss's.
+            let trainer = try DistillTrainer(teacher: teacher, world: world, options: options, student: student.student)
             try trainer.teachers.load(Dictionary(uniqueKeysWithValues: loss.lora.pipeline.network.namedParameters().map { ($0.name, $0.tensor) }),
                                       includeAdapters: true)
-            let outcome: TrainingOutcome
-            do {
-                defer { _ = try? student.pipeline.network.load(Dictionary(uniqueKeysWithValues: trainer.student.network.stateDict().map { ($0.name, $0.tensor) })) }
-                outcome = try drive(trainer, steps: steps, schedule: schedule, label: "distill", interpreter: args.interpreter)
-            }
+            let outcome = try drive(trainer, steps: steps, schedule: schedule, label: "distill", interpreter: args.interpreter)
             if let out { try student.student.save(to: out) }
             let trainedLora = try LoraTeacherObject(base: loss.teacher, network: trainer.teachers, rank: loss.lora.rank, alpha: loss.lora.alpha,
                                                     layers: loss.lora.layers, seed: loss.lora.seed)

@@ -188,15 +188,7 @@ final class RunObject: NativeObject {
             if let emaTeacher { return emaTeacher }
             guard let trainer = run as? TeacherTrainer else { return nil }
             let checkpoint = try trainer.ema.withAveragedWeights { try trainer.teacher.checkpoint() }
-            let network: any Module & NoisePredictor
-            switch try LoadedModel.load(checkpoint) {
-            case .unet(let m): network = m
-            case .pixart(let m): network = m
-            case .clipText: return nil
-            }
-            network.eval()
-            let made = TeacherObject(try WorldTeacher(network: network, encoder: trainer.teacher.encoder, encoderPath: trainer.teacher.encoderPath,
-                                                      schedule: trainer.teacher.schedule))
+            let made = TeacherObject(try trainer.teacher.copy(weights: checkpoint))
             emaTeacher = made
             return made
         }

@@ -150,13 +150,9 @@ final class LoraTeacherObject: PipelineCarrier {
     /// `rank` and `alpha` on `layers`, drawn from `seed`), made by the trainer itself so the two
     /// never differ.
     static func make(_ teacher: TeacherObject, rank: Int, alpha: Float, layers: [String]? = nil, seed: UInt64 = 0) throws -> LoraTeacherObject {
-        var options = try DistillOptions()
-        options.loraRank = rank
-        options.loraAlpha = alpha
-        if let layers { options.loraTargets = layers }
-        options.seed = seed
-        let trainer = try DistillTrainer(teacher: teacher.teacher, world: try ShapesWorld(side: teacher.teacher.side), options: options)
-        return try LoraTeacherObject(base: teacher, network: trainer.teachers, rank: rank, alpha: alpha, layers: options.loraTargets, seed: seed)
+        let targets = try layers ?? DistillOptions().loraTargets
+        let network = try DistillTrainer.loraTeacher(teacher.teacher, rank: rank, alpha: alpha, targets: targets, seed: seed)
+        return try LoraTeacherObject(base: teacher, network: network, rank: rank, alpha: alpha, layers: targets, seed: seed)
     }
 
     func asThisModel<T>(_ body: () throws -> T) throws -> T { try pipeline.network.withLoRA(enabled: true, body) }

@@ -19,11 +19,14 @@ struct DistillRunArguments {
         if let method { try method.configure(&options, kind: kind) }
         steps = try args.integer("steps", 300, minimum: 1)
         options.totalSteps = steps
-        options.batchSize = try args.integer("batch", 8, minimum: 1)
-        options.learningRate = try args.float("lr") ?? 1e-5
-        options.loraLearningRate = try args.float("lora-lr") ?? 1e-3
-        options.loraRank = try args.integer("lora-rank", 64, minimum: 1)
-        options.loraAlpha = 2 * Float(options.loraRank)
+        // Defaults: DistillOptions' (student lr 1e-5, LoRA lr 1e-3, rank 64 with α = 2·rank).
+        options.batchSize = try args.integer("batch", options.batchSize, minimum: 1)
+        options.learningRate = try args.float("lr") ?? options.learningRate
+        options.loraLearningRate = try args.float("lora-lr") ?? options.loraLearningRate
+        if args.value("lora-rank") != nil {
+            options.loraRank = try args.integer("lora-rank", options.loraRank, minimum: 1)
+            options.loraAlpha = 2 * Float(options.loraRank)
+        }
         if let k = args.value("lora-steps") {
             guard let n = Int(k), n >= 1 else { throw UsageError(message: "--lora-steps must be an integer ≥ 1") }
             options.loraStepsPerStudentStep = n
@@ -43,7 +46,7 @@ struct DistillRunArguments {
             options.weighting = weighting
         }
         options.seed = UInt64(try args.integer("seed", 0))
-        options.evalCount = try args.integer("eval-count", 256, minimum: 8)
+        options.evalCount = try args.integer("eval-count", options.evalCount, minimum: 8)
         schedule = TrainingSchedule(logEvery: try args.integer("log-every", 10, minimum: 1), evalEvery: try args.integer("eval-every", 50))
         if schedule.evalEvery % schedule.logEvery != 0 { schedule.logEvery = 1 }
     }

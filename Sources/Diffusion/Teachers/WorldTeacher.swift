@@ -236,15 +236,27 @@ public final class WorldTeacher {
         let schedule = try NoiseSchedule(name: scheduleName, trainSteps: config["_snoopi_train_timesteps"] as? Int ?? 1000,
                                          betaStart: (config["_snoopi_beta_start"] as? NSNumber)?.doubleValue ?? 0.00085,
                                          betaEnd: (config["_snoopi_beta_end"] as? NSNumber)?.doubleValue ?? 0.012)
-        let model = try LoadedModel.load(checkpoint)
+        return try WorldTeacher(network: denoisingNetwork(checkpoint, name: path), encoder: encoder, encoderPath: encoderPath, schedule: schedule)
+    }
+
+    /// A teacher with this one's encoder and schedule and a network of its own, built from
+    /// `checkpoint` (default: this teacher's weights as they are now) — a student's start, the
+    /// distiller's LoRA-teacher copy, the EMA weights of a run.
+    public func copy(weights checkpoint: Checkpoint? = nil) throws -> WorldTeacher {
+        let network = try Self.denoisingNetwork(checkpoint ?? self.checkpoint(), name: "teacher copy")
+        return try WorldTeacher(network: network, encoder: encoder, encoderPath: encoderPath, schedule: schedule)
+    }
+
+    /// The UNet or PixArt network a checkpoint holds, in evaluation mode.
+    static func denoisingNetwork(_ checkpoint: Checkpoint, name: String) throws -> any Module & NoisePredictor {
         let network: any Module & NoisePredictor
-        switch model {
+        switch try LoadedModel.load(checkpoint) {
         case .unet(let m): network = m
         case .pixart(let m): network = m
-        case .clipText: throw DiffusionError.invalidArgument(name: path, reason: "holds a text encoder, not a denoising network")
+        case .clipText: throw DiffusionError.invalidArgument(name: name, reason: "holds a text encoder, not a denoising network")
         }
         network.eval()
-        return try WorldTeacher(network: network, encoder: encoder, encoderPath: encoderPath, schedule: schedule)
+        return network
     }
 
     /// `path` relative to `folder` when it lies inside it, else as given.
