@@ -12,6 +12,23 @@ public struct ClampedCLIPLoss {
     public init(margin: Float = 0.37, weight: Float = 0.1) { self.margin = margin; self.weight = weight }
 }
 
+/// DMD's regression warm-up: before VSD, the student regresses onto the teacher's own multi-step
+/// samples — pairs (z, x0 = the teacher's DPM-Solver++ ODE sample from z) — with MSE (DMD2's
+/// one-step SDXL does this with LPIPS at t_s = 399). Its steps are the run's first `steps` steps.
+public struct RegressionWarmup: Sendable {
+    /// How many (noise, teacher sample) pairs, made once at the run's start from the run's seed.
+    public var pairs = 1024
+    /// Student updates on them (batch = the run's batch size), before the first VSD step.
+    public var steps = 300
+    public var learningRate: Float = 1e-4
+    /// The teacher's guidance scale and sampler steps for the pairs.
+    public var kappa: Float = 3
+    public var samplerSteps = 20
+    public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20) {
+        (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps) = (pairs, steps, learningRate, kappa, samplerSteps)
+    }
+}
+
 /// Settings of a distillation run.
 public struct DistillOptions {
     public var batchSize = 8
@@ -44,10 +61,29 @@ public struct DistillOptions {
     public var seed: UInt64 = 0
     /// Evaluation images (one-step, fixed noise).
     public var evalCount = 256
+    /// The student's conditioning timestep t_s (nil: T − 1, SwiftBrush's; see `OneStepStudent`).
+    public var studentTimestep: Int? = nil
+    /// Adam's β₁ for the student and the LoRA teacher (0.9: SwiftBrush; SiD and Diff-Instruct use 0).
+    public var beta1: Float = 0.9
+    /// EMA decay of the student's weights (nil: none); with one, evaluation and the saved student
+    /// use the averaged weights (SwiftBrush, SiD).
+    public var studentEMA: Float? = nil
+    /// DMD's regression warm-up (nil: none, the paper's setting).
+    public var regression: RegressionWarmup? = nil
 
     public init() throws { guidance = try .pgsb() }
 
+    /// The student steps spent on the regression warm-up.
+    public var regressionSteps: Int { regression?.steps ?? 0 }
+
     func validate() throws {
+        guard beta1 >= 0, beta1 < 1 else { throw TrainingError.invalidOptions("β₁ must be in [0, 1), got \(beta1)") }
+        if let ema = studentEMA, !(ema > 0 && ema < 1) { throw TrainingError.invalidOptions("the student EMA decay must be in (0, 1), got \(ema)") }
+        if let r = regression {
+            guard r.pairs >= 1, r.steps >= 0, r.learningRate > 0, r.kappa.isFinite, r.kappa >= 0, r.samplerSteps >= 1 else {
+                throw TrainingError.invalidOptions("regression warm-up needs ≥ 1 pair, ≥ 0 steps, lr > 0, κ ≥ 0 and ≥ 1 sampler step")
+            }
+        }
         guard batchSize >= 1, loraStepsPerStudentStep >= 1, totalSteps >= 1, warmupSteps >= 0, evalCount >= 8 else {
             throw TrainingError.invalidOptions("batch, LoRA steps per student step and total steps must be ≥ 1, warm-up ≥ 0, evaluation count ≥ 8")
         }
@@ -76,7 +112,14 @@ public final class DistillTrainer: TrainingRun {
     let studentParameters: [Tensor]
     let loraNames: [(name: String, tensor: Tensor)]
     let generator: RandomGenerator
+    /// The student's EMA (when `options.studentEMA` is set).
+    public let ema: ExponentialMovingAverage?
+    /// The regression warm-up's pairs: noise [N, 3, S, S], teacher samples, captions (made on first use).
+    private var regressionPairs: (noise: Tensor, images: Tensor, captions: [String])?
     private var evaluator: SampleEvaluator?
+    /// Reads prompt accuracy at evaluations (default: the shipped classifier beside the teacher's
+    /// encoder, when there is one; nil: not measured).
+    public var judge: AttributeClassifier?
 
     /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
     public init(teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions, student: OneStepStudent? = nil) throws {
@@ -90,16 +133,22 @@ public final class DistillTrainer: TrainingRun {
         self.teacher = teacher
         self.world = world
         self.options = options
-        self.student = try student ?? OneStepStudent(copying: teacher)
+        if let student, let t = options.studentTimestep, student.timestep != t {
+            throw DistillError.invalidArgument(name: "student", reason: "conditioned at t = \(student.timestep), but the options ask for t = \(t)")
+        }
+        self.student = try student ?? OneStepStudent(copying: teacher, timestep: options.studentTimestep)
         let teachers = try Self.loraTeacher(teacher, rank: options.loraRank, alpha: options.loraAlpha, targets: options.loraTargets, seed: options.seed)
         self.teachers = teachers
         let baseNames = Set(teachers.stateDict().map(\.name))
         loraNames = teachers.namedParameters().filter { !baseNames.contains($0.name) }
         vsd = try VSD(teacher: teachers, schedule: teacher.schedule, guidance: options.guidance, tRange: options.tRange, weighting: options.weighting)
-        studentParameters = self.student.network.namedParameters().map(\.tensor)
-        studentOptimizer = try AdamW(parameters: studentParameters, learningRate: options.learningRate, weightDecay: 0)
-        loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, weightDecay: 0)
+        let named = self.student.network.namedParameters()
+        studentParameters = named.map(\.tensor)
+        studentOptimizer = try AdamW(parameters: studentParameters, learningRate: options.learningRate, beta1: options.beta1, weightDecay: 0)
+        loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, beta1: options.beta1, weightDecay: 0)
+        ema = try options.studentEMA.map { try ExponentialMovingAverage(parameters: named, decay: $0) }
         generator = RandomGenerator(seed: options.seed)
+        judge = try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side)
     }
 
     /// The two teachers as one network, as the trainer builds them: a copy of `teacher`'s network,
@@ -121,10 +170,57 @@ public final class DistillTrainer: TrainingRun {
     }
 
     public func trainStep() throws -> [String: Double] {
+        let metrics = step < options.regressionSteps ? try regressionStep() : try vsdStep()
+        ema?.update()
+        step += 1
+        return metrics
+    }
+
+    /// The regression warm-up's pairs, made from the run's seed alone (so a resumed run makes the
+    /// same ones): captions of the world's training images from index 2²⁹ on, noise and the
+    /// teacher's DPM-Solver++ samples in chunks of 64.
+    func pairs() throws -> (noise: Tensor, images: Tensor, captions: [String]) {
+        if let regressionPairs { return regressionPairs }
+        let r = options.regression!, side = teacher.side
+        var noise: [Tensor] = [], images: [Tensor] = [], captions: [String] = []
+        for first in stride(from: 0, to: r.pairs, by: 64) {
+            let n = Swift.min(64, r.pairs - first)
+            let chunk = (0..<n).map { world.draw((1 << 29) + first + $0, split: .train).caption }
+            let seed = options.seed &* 7919 &+ 0x5EED &+ UInt64(first)
+            // NOTE: `sample` draws its starting noise first from the generator it is given, so the
+            // same seed reproduces z here.
+            noise.append(try Tensor.randn([n, 3, side, side], generator: RandomGenerator(seed: seed)))
+            images.append(try teacher.sample(prompts: chunk, kappa: r.kappa, steps: r.samplerSteps, generator: RandomGenerator(seed: seed)))
+            captions += chunk
+        }
+        regressionPairs = (try Tensor.concat(noise), try Tensor.concat(images), captions)
+        return regressionPairs!
+    }
+
+    /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.
+    func regressionStep() throws -> [String: Double] {
+        let (noise, images, captions) = try pairs()
+        let b = options.batchSize, n = captions.count
+        let rows = (0..<b).map { (step * b + $0) % n }
+        studentOptimizer.learningRate = options.regression!.learningRate
+        studentOptimizer.zeroGrad()
+        let x0 = try student.x0(noise: noise.indexSelect(axis: 0, indices: rows), context: teacher.context(rows.map { captions[$0] }))
+        let loss = try Tensor.mse(x0, images.indexSelect(axis: 0, indices: rows))
+        try loss.backward()
+        let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
+        let metrics = ["regression_loss": Double(try loss.item()), "grad_norm": Double(gradNorm)]
+        try checkFinite(metrics, step: step + 1)
+        try studentOptimizer.step()
+        return metrics
+    }
+
+    /// One VSD step of the student, then the LoRA teacher's update(s).
+    func vsdStep() throws -> [String: Double] {
         let b = options.batchSize
         let captions = self.captions(at: step)
         let context = try teacher.context(captions), unconditional = try teacher.context(Array(repeating: "", count: b))
-        let warm = options.warmupSteps > 0 ? Swift.min(1, Float(step + 1) / Float(options.warmupSteps)) : 1
+        let vsdStep = step - options.regressionSteps
+        let warm = options.warmupSteps > 0 ? Swift.min(1, Float(vsdStep + 1) / Float(options.warmupSteps)) : 1
         studentOptimizer.learningRate = options.learningRate * warm
 
         // Student update: VSD (+ the clamped CLIP loss).
@@ -135,7 +231,7 @@ public final class DistillTrainer: TrainingRun {
         var loss = terms.loss
         var metrics: [String: Double] = ["loss": Double(try terms.loss.item())]
         if let clip = options.clipLoss {
-            let weight = clip.weight * Swift.max(0, 1 - Float(step) / Float(options.totalSteps))
+            let weight = clip.weight * Swift.max(0, 1 - Float(vsdStep) / Float(Swift.max(1, options.totalSteps - options.regressionSteps)))
             let images = try teacher.encoder.encodeImage(x0.clamp(min: -1, max: 1))
             let texts = try noGrad { try teacher.encoder.encodeText(captions) }
             let cosine = try (images * texts).sum(axes: [1])
@@ -163,7 +259,6 @@ public final class DistillTrainer: TrainingRun {
         }
         metrics["lora_loss"] = loraLoss / Double(options.loraStepsPerStudentStep)
         try checkFinite(metrics, step: step + 1)
-        step += 1
         return metrics
     }
 
@@ -190,18 +285,27 @@ public final class DistillTrainer: TrainingRun {
     /// FD, CLIP score, precision and recall of one-step samples for the evaluation captions
     /// (fixed noise: the same images at every evaluation for the same weights).
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount) }
+        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
-        let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
-        return try evaluator.evaluate(images)
+        return try withStudentWeights {
+            try evaluator.evaluate(student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321)))
+        }
     }
 
-    /// The student's weights, with both optimizers, the LoRA adapters, the generator and history.
+    /// Runs `body` with the student's evaluated weights in place: the EMA's when the run keeps one.
+    public func withStudentWeights<T>(_ body: () throws -> T) throws -> T {
+        guard let ema else { return try body() }
+        return try ema.withAveragedWeights(body)
+    }
+
+    /// The student's weights (the EMA's when kept, the raw ones then under `training`), with both
+    /// optimizers, the LoRA adapters, the generator and history.
     public func checkpoint() throws -> Checkpoint {
-        var checkpoint = try student.pipeline.checkpoint(pipeline: OneStepStudent.pipelineTag)
+        var checkpoint = try withStudentWeights { try student.checkpoint() }
+        var tensors = ["lora": try NamedTensors(loraNames.map { ($0.name, $0.tensor.detach().copy()) })]
+        if ema != nil { tensors["weights"] = try NamedTensors(student.network.namedParameters().map { ($0.name, $0.tensor.detach().copy()) }) }
         checkpoint.training = TrainingState(step: step, optimizer: studentOptimizer.state, random: generator.state, history: history,
-                                            optimizers: ["lora": loraOptimizer.state],
-                                            tensors: ["lora": try NamedTensors(loraNames.map { ($0.name, $0.tensor.detach().copy()) })])
+                                            optimizers: ["lora": loraOptimizer.state], tensors: tensors)
         return checkpoint
     }
 
@@ -215,7 +319,15 @@ public final class DistillTrainer: TrainingRun {
             throw DistillError.invalidArgument(name: path, reason: "holds no resumable distillation state (optimizers, LoRA adapters, generator)")
         }
         let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
-        try trainer.student.network.load(checkpoint.tensors.dictionary)
+        if let ema = trainer.ema {
+            guard let raw = state.tensors["weights"] else {
+                throw DistillError.invalidArgument(name: path, reason: "was trained without a student EMA, but the options keep one")
+            }
+            try ema.load(checkpoint.tensors, updates: state.step)
+            try trainer.student.network.load(raw.dictionary)
+        } else {
+            try trainer.student.network.load(checkpoint.tensors.dictionary)
+        }
         for (name, tensor) in trainer.loraNames {
             guard let saved = lora[name], saved.shape == tensor.shape else {
                 throw DistillError.invalidArgument(name: path, reason: "its LoRA adapters do not match (rank or targets differ): \(name)")

@@ -4,30 +4,55 @@ import Engine
 import Foundation
 import Models
 
-/// A one-step generator made from a multi-step teacher by the SwiftBrush parameterization: a copy
-/// of the teacher's network fed pure noise z at t = T − 1, read as an ε prediction and turned into
-/// an image,
+/// A one-step generator made from a multi-step teacher: a copy of the teacher's network fed pure
+/// noise z ~ N(0, I) as if it were x_t at the student's conditioning timestep t_s, read as an ε
+/// prediction and turned into an image,
 ///
-///     x0 = (z − σ_T ε_θ(z, T − 1, y)) / α_T.
+///     x0 = (z − σ_{t_s} ε_θ(z, t_s, y)) / α_{t_s}.
+///
+/// t_s = T − 1 is the SwiftBrush parameterization (the paper's, and the default): there the
+/// network's error reaches x0 multiplied by σ_T/α_T ≈ 14.6. A smaller t_s (DMD2's one-step SDXL
+/// uses 399, factor 1.16) trades that amplification for an input the teacher reads as partly
+/// signal; Docs/results.md measures FD against t_s.
 ///
 /// It keeps the teacher's encoder and schedule (`pipeline` is a `WorldTeacher` around the
-/// student's own network), and saves as a teacher-shaped checkpoint tagged "OneStepStudent".
+/// student's own network), and saves as a teacher-shaped checkpoint tagged "OneStepStudent" with
+/// t_s in its config (`_snoopi_student_timestep`; absent in older files, which used T − 1).
 public final class OneStepStudent {
     public static let pipelineTag = "OneStepStudent"
+    static let timestepKey = "_snoopi_student_timestep"
     /// The student's network with the teacher's encoder and schedule.
     public let pipeline: WorldTeacher
     public var network: any Module & NoisePredictor { pipeline.network }
     public var schedule: NoiseSchedule { pipeline.schedule }
     public var side: Int { pipeline.side }
-    /// The timestep the student is evaluated at: T − 1.
-    public var timestep: Int { schedule.trainSteps - 1 }
+    /// The conditioning timestep t_s the student reads its noise at (T − 1: SwiftBrush).
+    public let timestep: Int
 
-    /// A student whose weights are a copy of `teacher`'s.
-    public init(copying teacher: WorldTeacher) throws {
+    /// A student whose weights are a copy of `teacher`'s, conditioned at `timestep` (nil: T − 1).
+    public init(copying teacher: WorldTeacher, timestep: Int? = nil) throws {
         pipeline = try teacher.copy()
+        self.timestep = try Self.checked(timestep, schedule: teacher.schedule)
     }
 
-    init(pipeline: WorldTeacher) { self.pipeline = pipeline }
+    init(pipeline: WorldTeacher, timestep: Int?) throws {
+        self.pipeline = pipeline
+        self.timestep = try Self.checked(timestep, schedule: pipeline.schedule)
+    }
+
+    static func checked(_ timestep: Int?, schedule: NoiseSchedule) throws -> Int {
+        let t = timestep ?? schedule.trainSteps - 1
+        guard t >= 1, t < schedule.trainSteps else {
+            throw DistillError.invalidArgument(name: "student timestep", reason: "must be in 1…\(schedule.trainSteps - 1), got \(t)")
+        }
+        return t
+    }
+
+    /// σ_{t_s}/α_{t_s}: how much an ε error is amplified in x0.
+    public var amplification: Float {
+        let a = schedule.alphaBars[timestep]
+        return ((1 - a) / a).squareRoot()
+    }
 
     /// x0 [B, 3, side, side] from noise `z` and text states `context` (with gradient when the
     /// network's parameters require it). `negativeContext` goes to the attention processors (NASA).
@@ -46,16 +71,22 @@ public final class OneStepStudent {
         return try noGrad { try x0(noise: z, context: pipeline.context(prompts)).clamp(min: -1, max: 1) }
     }
 
-    /// Saves the student's weights (a teacher-shaped checkpoint tagged "OneStepStudent").
-    public func save(to path: String) throws { try pipeline.save(to: path, pipeline: Self.pipelineTag) }
+    /// The student's checkpoint (teacher-shaped, tagged "OneStepStudent", with t_s).
+    public func checkpoint() throws -> Checkpoint {
+        try pipeline.checkpoint(pipeline: Self.pipelineTag, metadata: [Self.timestepKey: timestep])
+    }
+
+    /// Saves the student's weights.
+    public func save(to path: String) throws { try pipeline.save(checkpoint(), to: path) }
 
     /// Loads a student saved with `save(to:)`.
     public static func load(_ path: String) throws -> OneStepStudent {
-        OneStepStudent(pipeline: try WorldTeacher.load(path, pipeline: pipelineTag))
+        try load(Checkpoint.load(path, loadTraining: false), path: path)
     }
 
     /// Builds the student a checkpoint describes (the distillation trainer's checkpoints).
     public static func load(_ checkpoint: Checkpoint, path: String) throws -> OneStepStudent {
-        OneStepStudent(pipeline: try WorldTeacher.load(checkpoint, path: path, pipeline: pipelineTag))
+        let timestep = try checkpoint.configDictionary()[timestepKey] as? Int
+        return try OneStepStudent(pipeline: try WorldTeacher.load(checkpoint, path: path, pipeline: pipelineTag), timestep: timestep)
     }
 }

@@ -12,7 +12,8 @@ struct DistillRunArguments {
     var schedule: TrainingSchedule
 
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
-                                      "weighting", "seed", "eval-every", "eval-count", "log-every"]
+                                      "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
+                                      "t-range", "regression-steps", "regression-pairs", "regression-lr"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -45,6 +46,29 @@ struct DistillRunArguments {
             guard let weighting = VSDWeighting(rawValue: w) else { throw UsageError(message: "--weighting must be sigma2, one or dmd") }
             options.weighting = weighting
         }
+        if args.value("student-t") != nil { options.studentTimestep = try args.integer("student-t", 999, minimum: 1) }
+        if let b = try args.float("beta1") {
+            guard b >= 0, b < 1 else { throw UsageError(message: "--beta1 must be in [0, 1), got \(b)") }
+            options.beta1 = b
+        }
+        if let d = try args.float("ema") {
+            guard d > 0, d < 1 else { throw UsageError(message: "--ema must be in (0, 1), got \(d)") }
+            options.studentEMA = d
+        }
+        if let range = args.value("t-range") {
+            let parts = range.split(separator: ":").compactMap { Float($0) }
+            guard parts.count == 2, parts[0] >= 0, parts[1] <= 1, parts[0] <= parts[1] else {
+                throw UsageError(message: "--t-range must be MIN:MAX with 0 ≤ MIN ≤ MAX ≤ 1 (fractions of T), got '\(range)'")
+            }
+            options.tRange = (parts[0], parts[1])
+        }
+        let regressionSteps = try args.integer("regression-steps", 0)
+        if regressionSteps > 0 {
+            var r = RegressionWarmup(steps: regressionSteps)
+            r.pairs = try args.integer("regression-pairs", r.pairs, minimum: 1)
+            r.learningRate = try args.float("regression-lr") ?? r.learningRate
+            options.regression = r
+        }
         options.seed = UInt64(try args.integer("seed", 0))
         options.evalCount = try args.integer("eval-count", options.evalCount, minimum: 8)
         schedule = TrainingSchedule(logEvery: try args.integer("log-every", 10, minimum: 1), evalEvery: try args.integer("eval-every", 50))
@@ -73,10 +97,10 @@ func distillCommand(_ words: [String]) throws -> Int32 {
     defer { Interruption.removeHandler() }
     let start = Date()
     let outcome = try runTraining(trainer, steps: run.steps, schedule: run.schedule, progress: ProgressReporter(label: "distill", total: run.steps))
-    try trainer.student.save(to: out)
+    try trainer.withStudentWeights { try trainer.student.save(to: out) }
     print("\(trainer.step) steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s; saved \(out)")
     if let fd = trainer.history.metrics["fd"], let last = fd.lastIndex(where: { !$0.isNaN }) {
-        print("final: " + ["fd", "clip_score", "precision", "recall"].map { "\($0) \(String(format: "%.3f", trainer.history.metrics[$0]![last]))" }.joined(separator: "  "))
+        print("final: " + ["fd", "clip_score", "precision", "recall", "hf", "prompt_acc"].filter { trainer.history.metrics[$0] != nil }.map { "\($0) \(String(format: "%.3f", trainer.history.metrics[$0]![last]))" }.joined(separator: "  "))
     }
     if let curves {
         var plot = LinePlot(title: "distillation: \(method.label)", xLabel: "step", yLabel: "value")
@@ -89,7 +113,7 @@ func distillCommand(_ words: [String]) throws -> Int32 {
         try plot.savePNG(to: curves)
         print("wrote \(curves)")
     }
-    if let grid { try negativeGrid(trainer.student, alpha: 0.5, to: grid) }
+    if let grid { try trainer.withStudentWeights { try negativeGrid(trainer.student, alpha: 0.5, to: grid) } }
     if case .interrupted = outcome { return ExitCode.interrupted }
     return ExitCode.ok
 }

@@ -12,7 +12,7 @@ let helpDetails: [String: String] = [
     AdamW with warm-up + cosine decay, EMA of the weights, gradient clipping at 1).
       --kind unet|pixart     the network (diffusers UNet2DConditionModel or PixArtTransformer2DModel)
       --encoder PATH         the ShapesCLIP checkpoint whose text tower conditions it
-                             (default Notebooks/checkpoints/shapes-clip-16.h5)
+                             (default Notebooks/checkpoints/shapes-clip-16-attr.h5)
       --steps N --batch B --lr LR --ema DECAY --warmup N --seed S
       --log-every N --eval-every N --eval-count N --checkpoint-every N
       --out PATH             the trained teacher (EMA weights only; what you ship and sample)
@@ -31,7 +31,12 @@ let helpDetails: [String: String] = [
       --kappa DIST [--kappa-lora DIST] [--draws per_sample|per_batch]   override the method's κ:
                              4.5 | uniform:0.5:4 | normal:MEAN:STD:LOW:HIGH | loguniform:A:B | choice:2/3/4
       --steps N (300) --batch B (8) --lr LR (1e-5) --lora-lr LR (1e-3) --lora-rank R (64, α = 2R) --lora-steps K
-      --weighting sigma2|one|dmd  --seed S  --eval-every N (50) --eval-count N (256) --log-every N
+      --weighting sigma2|one|dmd  --t-range MIN:MAX (0.02:0.98)  --seed S
+      --student-t T (999: SwiftBrush's t = T − 1; DMD2's one-step SDXL uses 399)   the student's conditioning timestep
+      --beta1 B (0.9; SiD uses 0)  --ema DECAY (none)   Adam's β₁ for both networks; an EMA of the student (what is saved)
+      --regression-steps N (0) [--regression-pairs 1024] [--regression-lr 1e-4]   DMD's warm-up: the first N steps
+                             regress the student onto the teacher's DPM-Solver++ samples (κ 3, 20 steps) from the same noise
+      --eval-every N (50) --eval-count N (256) --log-every N
       --out S.h5 [--run RUN.h5] [--curves PNG] [--grid PNG]
     """,
     "experiment": """
@@ -57,10 +62,15 @@ let helpDetails: [String: String] = [
     """,
     "eval": """
     Table 1 of the paper in miniature: FD (ShapesCLIP image features), CLIP score, precision and
-    recall (k = 3) of a teacher's samples against held-out real images, one row per guidance scale.
-      --teacher PATH  --kappas LIST (default 2,3,4,5,uniform:2:5; each as snp distill's --kappa)
-      --count N (512)  --steps N (20)
-      --sampler dpmsolver|ddim|euler  --seed S
+    recall (k = 3) of a teacher's samples against held-out real images, one row per guidance scale,
+    or of a one-step student's (one row); the mean |Laplacian| (HF: per-pixel static, beside the real
+    images'); and prompt accuracy read by the attribute classifier — per attribute the prompt names,
+    all named attributes right, and on the held-out shape–colour pairs and template.
+      --teacher PATH | --student PATH
+      --kappas LIST (teachers; default 2,3,4,5,uniform:2:5; each as snp distill's --kappa)
+      --count N (256)  --steps N (20)  --sampler dpmsolver|ddim|euler  --seed S
+      --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder)
+      --json FILE            every metric printed, per row, as JSON
     """,
 ]
 
@@ -70,7 +80,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
                                              "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves"])
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
-    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/shapes-clip-16.h5"
+    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/shapes-clip-16-attr.h5"
     let steps = try args.integer("steps", 4000, minimum: 1)
     var options = TeacherTrainingOptions()
     options.batchSize = try args.integer("batch", 32, minimum: 1)
@@ -189,29 +199,71 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
 
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["teacher", "kappas", "count", "steps", "sampler", "seed"])
-    let teacherPath = try args.required("teacher")
+    var args = try Arguments(words, valued: ["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "classifier", "json"])
+    let teacherPath = args.value("teacher"), studentPath = args.value("student")
+    guard (teacherPath == nil) != (studentPath == nil) else { throw UsageError(message: "give one of --teacher PATH or --student PATH") }
     let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { spec in
         do { return try parseGuidanceDistribution(String(spec)) } catch { throw UsageError(message: "--kappas: \(error)") }
     }
-    let count = try args.integer("count", 512, minimum: 8), steps = try args.integer("steps", 20, minimum: 1), seed = try args.integer("seed", 0)
+    let count = try args.integer("count", 256, minimum: 8), steps = try args.integer("steps", 20, minimum: 1), seed = try args.integer("seed", 0)
     let samplerName = args.value("sampler") ?? "dpmsolver"
+    let classifierPath = args.value("classifier"), jsonPath = args.value("json")
     try args.finish(positionalCount: 0...0)
     guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else { throw UsageError(message: "unknown --sampler '\(samplerName)'") }
-    let teacher = try WorldTeacher.load(teacherPath)
-    let world = try ShapesWorld(side: teacher.side, seed: 0)
-    let evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: count)
-    print("| guidance | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | seconds |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for setting in settings {
+
+    let student = try studentPath.map { try OneStepStudent.load($0) }
+    let pipeline = try student?.pipeline ?? WorldTeacher.load(teacherPath!)
+    let judge = try classifierPath.map { try AttributeClassifier.load($0) } ?? AttributeClassifier.beside(pipeline.encoderPath, side: pipeline.side)
+    if judge == nil { print("no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured") }
+    let world = try ShapesWorld(side: pipeline.side, seed: 0)
+    let evaluator = try SampleEvaluator(encoder: pipeline.encoder, world: world, count: count, judge: judge)
+    let heldOut = try judge.map { _ in try SampleEvaluator(encoder: pipeline.encoder, world: world, count: count, judge: judge, split: .test) }
+
+    /// (label, images for the training-distribution captions, images for the held-out captions)
+    var rows: [(label: String, generate: (SampleEvaluator) throws -> Tensor)] = []
+    if let student {
+        rows.append(("one step", { e in try student.generate(prompts: e.captions, generator: RandomGenerator(seed: UInt64(seed))) }))
+    } else {
+        for setting in settings {
+            rows.append(("κ ~ \(setting.description)", { e in
+                let kappas = try setting.draw(e.captions.count, RandomGenerator(seed: UInt64(seed) &+ 99))
+                guard kappas.allSatisfy({ $0 >= 0 && $0 <= 30 }) else { throw UsageError(message: "--kappas: \(setting) draws κ outside [0, 30]") }
+                return try pipeline.sample(prompts: e.captions, kappa: kappas, steps: steps, sampler: sampler, generator: RandomGenerator(seed: UInt64(seed)))
+            }))
+        }
+    }
+    let kinds = ShapeAttributes.Kind.allCases
+    print("mean |Laplacian| of the real images: \(String(format: "%.3f", evaluator.realHighFrequency)); \(count) captions, seed \(seed)" +
+          (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
+    var header = "| \(student == nil ? "guidance" : "student") | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | HF |"
+    if judge != nil { header += " prompt acc ↑ | " + kinds.map(\.rawValue).joined(separator: " | ") + " | held-out acc ↑ | held-out shape |" }
+    print(header + " seconds |")
+    print("|---|" + String(repeating: "---:|", count: header.filter { $0 == "|" }.count - 1))
+    var records: [[String: Any]] = []
+    func percent(_ x: Double?) -> String { x.map { $0.isNaN ? "—" : String(format: "%.1f %%", 100 * $0) } ?? "—" }
+    for row in rows {
         let start = Date()
-        let generator = RandomGenerator(seed: UInt64(seed))
-        let kappas = try setting.draw(count, RandomGenerator(seed: UInt64(seed) &+ 99))
-        guard kappas.allSatisfy({ $0 >= 0 && $0 <= 30 }) else { throw UsageError(message: "--kappas: \(setting) draws κ outside [0, 30]") }
-        let images = try teacher.sample(prompts: evaluator.captions, kappa: kappas, steps: steps, sampler: sampler, generator: generator)
-        let m = try evaluator.evaluate(images)
-        print(String(format: "| κ ~ %@ | %.2f | %.2f | %.3f | %.3f | %.0f |", setting.description, m["fd"]!, m["clip_score"]!,
-                     m["precision"]!, m["recall"]!, Date().timeIntervalSince(start)))
+        let m = try evaluator.evaluate(row.generate(evaluator))
+        let h = try heldOut.map { try $0.evaluate(row.generate($0)) }
+        var line = String(format: "| %@ | %.2f | %.2f | %.3f | %.3f | %.3f |", row.label, m["fd"]!, m["clip_score"]!, m["precision"]!, m["recall"]!, m["hf"]!)
+        if judge != nil {
+            line += " \(percent(m["prompt_acc"])) | " + kinds.map { percent(m["acc_\($0.rawValue)"]) }.joined(separator: " | ")
+                + " | \(percent(h?["prompt_acc"])) | \(percent(h?["acc_shape"])) |"
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print(line + String(format: " %.0f |", seconds))
+        var record: [String: Any] = ["row": row.label, "seconds": seconds]
+        for (k, v) in m { record[k] = v.isNaN ? NSNull() : v }
+        if let h { record["held_out"] = Dictionary(uniqueKeysWithValues: h.filter { $0.key.hasPrefix("acc") || $0.key.hasPrefix("prompt") }.map { ($0.key, $0.value.isNaN ? NSNull() as Any : $0.value as Any) }) }
+        records.append(record)
+    }
+    if let jsonPath {
+        let document: [String: Any] = ["model": studentPath ?? teacherPath!, "kind": student == nil ? "teacher" : "student", "count": count,
+                                       "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", "seed": seed,
+                                       "real_hf": evaluator.realHighFrequency, "rows": records]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
+        print("wrote \(jsonPath)")
     }
     return ExitCode.ok
 }

@@ -35,9 +35,18 @@ func worldCommand(_ words: [String]) throws -> Int32 {
 /// `[--side 16] [--steps 1000] [--batch 64] [--seed 0] --out PATH.h5`.
 struct WorldTrainingOptions {
     let side: Int, steps: Int, batch: Int, seed: Int, out: String
+    /// ShapesCLIP's recipe (`--attribute-weight W`, `--contrastive-only`); only train-clip takes them.
+    var recipe = ShapesCLIPRecipe()
 
-    init(_ words: [String]) throws {
-        var args = try Arguments(words, valued: ["side", "steps", "batch", "seed", "out"])
+    init(_ words: [String], recipeOptions: Bool = false) throws {
+        var args = try Arguments(words, valued: Set(["side", "steps", "batch", "seed", "out"]).union(recipeOptions ? ["attribute-weight"] : []))
+        if recipeOptions {
+            if args.flag("contrastive-only") { recipe = .contrastiveOnly }
+            if let w = try args.float("attribute-weight") {
+                guard w >= 0 else { throw UsageError(message: "--attribute-weight must be ≥ 0, got \(w)") }
+                recipe.attributeWeight = w
+            }
+        }
         func integer(_ name: String, _ fallback: Int) throws -> Int {
             guard let text = args.value(name) else { return fallback }
             guard let n = Int(text), n >= 0 else { throw UsageError(message: "--\(name) must be a non-negative integer, got '\(text)'") }
@@ -84,13 +93,15 @@ func trainClassifierCommand(_ words: [String]) throws -> Int32 {
     return ExitCode.ok
 }
 
-/// `snp train-clip [options]`: trains the shapes world's contrastive encoder (the teachers' text
-/// encoder; the image tower gives CLIP score and FD features), then reports zero-shot accuracy.
+/// `snp train-clip [options] [--attribute-weight 1] [--contrastive-only]`: trains the shapes world's
+/// contrastive encoder (the teachers' text encoder; the image tower gives CLIP score and FD
+/// features) by `ShapesCLIPRecipe`, then reports zero-shot accuracy.
 func trainCLIPCommand(_ words: [String]) throws -> Int32 {
-    let o = try WorldTrainingOptions(words)
+    let o = try WorldTrainingOptions(words, recipeOptions: true)
     let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
     let clip = try ShapesCLIP(side: o.side, seed: UInt64(o.seed))
-    try o.run({ try clip.train(world: world, steps: o.steps, batchSize: o.batch, progress: $0) }, save: { try clip.save(to: o.out) })
+    try o.run({ try clip.train(world: world, steps: o.steps, batchSize: o.batch, recipe: o.recipe, seed: UInt64(o.seed), progress: $0) },
+              save: { try clip.save(to: o.out) })
     printAccuracyTable([("zero-shot, unseen training-split samples (2,000)", try clip.zeroShotAccuracy(world: world, count: 2000, split: .train)),
                         ("zero-shot, held-out pairs and template (2,000)", try clip.zeroShotAccuracy(world: world, count: 2000, split: .test))])
     return ExitCode.ok

@@ -184,4 +184,55 @@ func tinyOptions() throws -> DistillOptions {
         #expect(try student.generate(prompts: ["a shape"], generator: RandomGenerator(seed: 0)).shape == [1, 3, 8, 8])
         #expect(throws: (any Error).self) { _ = try OneStepStudent.load(folder + "/encoder.h5") }
     }
+
+    @Test("student t_s, β₁ = 0, a student EMA and the regression warm-up: resumed runs match, t_s is saved, the warm-up regresses")
+    func convergenceKnobs() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let teacher = try tinyTeacher(folder: folder)
+        let world = try ShapesWorld(side: 8)
+        var options = try tinyOptions()
+        options.studentTimestep = 399
+        options.beta1 = 0
+        options.studentEMA = 0.9
+        options.regression = RegressionWarmup(pairs: 6, steps: 3, learningRate: 1e-3, kappa: 2, samplerSteps: 2)
+        let schedule = TrainingSchedule(logEvery: 1, evalEvery: 0, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
+        let straight = try DistillTrainer(teacher: teacher, world: world, options: options)
+        #expect(straight.student.timestep == 399)
+        var other = schedule
+        other.checkpointPath = folder + "/straight.h5"
+        try runTraining(straight, steps: 5, schedule: other)
+        let first = try DistillTrainer(teacher: teacher, world: world, options: options)
+        try runTraining(first, steps: 2, schedule: schedule)
+        let resumed = try DistillTrainer.resume(from: folder + "/run.h5", teacher: teacher, world: world, options: options)
+        try runTraining(resumed, steps: 5, schedule: schedule)
+        for (name, values) in straight.history.metrics {
+            let theirs = resumed.history.metrics[name] ?? []
+            #expect(values.count == theirs.count && zip(values, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(name)")
+        }
+        #expect(straight.student.network.namedParameters().flatMap(\.tensor.scalars) == resumed.student.network.namedParameters().flatMap(\.tensor.scalars))
+        // Steps 1–3 regress (regression_loss logged, no VSD loss), steps 4–5 are VSD.
+        let regression = straight.history.metrics["regression_loss"]!, vsd = straight.history.metrics["loss"]!
+        #expect(regression.prefix(3).allSatisfy { !$0.isNaN } && regression.suffix(2).allSatisfy(\.isNaN), "\(regression)")
+        #expect(vsd.prefix(3).allSatisfy(\.isNaN) && vsd.suffix(2).allSatisfy { !$0.isNaN }, "\(vsd)")
+        // The saved student holds the EMA's weights (not the raw ones) and its t_s.
+        let saved = try OneStepStudent.load(folder + "/straight.h5")
+        #expect(saved.timestep == 399)
+        let raw = straight.student.network.namedParameters().flatMap(\.tensor.scalars)
+        let averaged = try straight.withStudentWeights { straight.student.network.namedParameters().flatMap(\.tensor.scalars) }
+        #expect(raw != averaged && saved.network.namedParameters().flatMap(\.tensor.scalars) == averaged)
+        // x0 = (z − σ_s ε̂(z, t_s)) / α_s at t_s.
+        let z = try Tensor.randn([1, 3, 8, 8], generator: RandomGenerator(seed: 2))
+        let context = try saved.pipeline.context(["a red circle"])
+        let eps = try noGrad { try saved.pipeline.epsilon(z, t: [399], context: context) }
+        let a = saved.schedule.alphaBars[399]
+        let expected = try (z - eps * (1 - a).squareRoot()) * (1 / a.squareRoot())
+        #expect(try (noGrad { try saved.x0(noise: z, context: context) } - expected).abs().max().item() < 1e-5)
+        #expect(abs(saved.amplification - ((1 - a) / a).squareRoot()) < 1e-6)
+        // Bad settings are refused with a message.
+        #expect(throws: (any Error).self) { _ = try OneStepStudent(copying: teacher, timestep: 1000) }
+        var bad = options
+        bad.beta1 = 1
+        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
+    }
 }

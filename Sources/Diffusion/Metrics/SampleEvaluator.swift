@@ -3,7 +3,9 @@ import Engine
 /// Measures generated images of the shapes world against real ones, as the paper measures its
 /// models on COCO: N held-out real images and their captions; the model draws one image per
 /// caption; Fréchet distance and precision/recall (k = 3) compare the two sets in the
-/// contrastive encoder's image-feature space; the CLIP score compares each image with its caption.
+/// contrastive encoder's image-feature space; the CLIP score compares each image with its caption;
+/// the mean |Laplacian| (`hf`) measures per-pixel static; with an attribute classifier (`judge`),
+/// prompt accuracy checks that each image shows what its caption names.
 ///
 /// The real images come from the training split at indices far beyond any training run's
 /// (`realStart`), so they are unseen images of the training distribution.
@@ -15,17 +17,28 @@ public final class SampleEvaluator {
     public let realFeatures: Tensor
     /// The first index of the real images in the world's training split.
     public static let realStart = 1 << 30
+    /// The attribute classifier that reads prompt accuracy (nil: not measured).
+    public let judge: AttributeClassifier?
+    /// Mean |Laplacian| of the real images (the level `hf` of generated images is compared with).
+    public let realHighFrequency: Double
 
-    /// Draws `count` real images of `world` and encodes them.
-    public init(encoder: ShapesCLIP, world: ShapesWorld, count: Int) throws {
+    /// Draws `count` real images of `world` and encodes them. `split: .test` takes the held-out
+    /// shape–colour pairs and template instead (for compositional prompt accuracy).
+    public init(encoder: ShapesCLIP, world: ShapesWorld, count: Int, judge: AttributeClassifier? = nil,
+                split: ShapesWorld.Split = .train) throws {
         guard count >= 8 else { throw DiffusionError.invalidArgument(name: "evaluation count", reason: "needs at least 8 images, got \(count)") }
         guard world.side == encoder.side else {
             throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), the world draws \(world.side)")
         }
+        if let judge, judge.side != world.side {
+            throw DiffusionError.invalidArgument(name: "evaluation", reason: "the attribute classifier reads side \(judge.side), the world draws \(world.side)")
+        }
         self.encoder = encoder
-        let real = try world.batch(count, split: .train, start: Self.realStart)
+        self.judge = judge
+        let real = try world.batch(count, split: split, start: Self.realStart)
         captions = real.captions
         realFeatures = try Self.features(encoder, real.images)
+        realHighFrequency = try meanAbsoluteLaplacian(real.images)
     }
 
     /// Image features in batches of 256, without gradient.
@@ -39,8 +52,9 @@ public final class SampleEvaluator {
         }
     }
 
-    /// FD, CLIP score, precision and recall of `images` [N, 3, side, side] generated for `captions`
-    /// (in order; `prompts` overrides the captions for the CLIP score).
+    /// FD, CLIP score, precision, recall and mean |Laplacian| (`hf`) of `images` [N, 3, side, side]
+    /// generated for `captions` (in order; `prompts` overrides the captions for the CLIP score and
+    /// prompt accuracy), and with a judge prompt accuracy (`prompt_acc`, `acc_shape`, …).
     public func evaluate(_ images: Tensor, prompts: [String]? = nil) throws -> [String: Double] {
         guard images.rank == 4, images.shape[0] == captions.count else {
             throw DiffusionError.shapeMismatch(what: "SampleEvaluator", shapes: [images.shape],
@@ -52,6 +66,9 @@ public final class SampleEvaluator {
         let score = try noGrad {
             try clipScore(imageFeatures: encoder.encodeImage(images), textFeatures: encoder.encodeText(texts))
         }
-        return ["fd": try frechetDistance(realFeatures, fake), "clip_score": score, "precision": precision, "recall": recall]
+        var metrics = ["fd": try frechetDistance(realFeatures, fake), "clip_score": score, "precision": precision, "recall": recall,
+                       "hf": try meanAbsoluteLaplacian(images)]
+        if let judge { metrics.merge(try judge.promptAccuracy(images, prompts: texts).metrics) { $1 } }
+        return metrics
     }
 }

@@ -56,6 +56,9 @@ public final class TeacherTrainer: TrainingRun {
     let schedule: CosineSchedule
     let parameters: [(name: String, tensor: Tensor)]
     private var evaluator: SampleEvaluator?
+    /// Reads prompt accuracy at evaluations (default: the shipped classifier beside the teacher's
+    /// encoder, when there is one; nil: not measured).
+    public var judge: AttributeClassifier?
 
     public init(teacher: WorldTeacher, world: ShapesWorld, options: TeacherTrainingOptions = TeacherTrainingOptions()) throws {
         try options.validate()
@@ -69,6 +72,7 @@ public final class TeacherTrainer: TrainingRun {
         optimizer = try AdamW(parameters: parameters.map(\.tensor), learningRate: options.learningRate, weightDecay: options.weightDecay)
         ema = try ExponentialMovingAverage(parameters: parameters, decay: options.emaDecay)
         generator = RandomGenerator(seed: options.seed)
+        judge = try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side)
         schedule = CosineSchedule(rate: options.learningRate, totalSteps: options.totalSteps, warmupSteps: options.warmupSteps)
     }
 
@@ -105,7 +109,7 @@ public final class TeacherTrainer: TrainingRun {
     /// `evalSteps` steps, κ = `evalKappa`) against `evalCount` held-out real images. Uses its own
     /// fixed-seed generator, so evaluating does not change training.
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount) }
+        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try ema.withAveragedWeights {
             let images = try teacher.sample(prompts: evaluator.captions, kappa: options.evalKappa, steps: options.evalSteps,

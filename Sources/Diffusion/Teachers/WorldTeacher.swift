@@ -178,9 +178,11 @@ public final class WorldTeacher {
     static let metadataPrefix = "_snoopi_"
 
     /// The network's config with the pipeline's metadata added; `pipeline` tags what the network
-    /// is ("WorldTeacher", or "OneStepStudent" for a distilled student).
-    public func checkpoint(pipeline: String = "WorldTeacher") throws -> Checkpoint {
+    /// is ("WorldTeacher", or "OneStepStudent" for a distilled student); `metadata` adds keys of
+    /// the pipeline's own (a student's conditioning timestep).
+    public func checkpoint(pipeline: String = "WorldTeacher", metadata: [String: Any] = [:]) throws -> Checkpoint {
         var values = network.config.values
+        values.merge(metadata) { $1 }
         values["_snoopi_pipeline"] = pipeline
         values["_snoopi_text_encoder"] = encoderPath ?? ""
         values["_snoopi_side"] = side

@@ -54,15 +54,17 @@ public final class ShapesCLIP: Module {
     /// The per-token text features [B, 16, width]: what a teacher's cross-attention reads.
     public func context(_ captions: [String]) throws -> Tensor { try text(tokens(captions)).lastHiddenState }
 
-    /// Unit-length text embeddings [B, width] (the hidden state at each caption's end token).
-    public func encodeText(_ captions: [String]) throws -> Tensor {
+    /// The hidden state at each caption's end token [B, width], before projection.
+    public func pooledText(_ captions: [String]) throws -> Tensor {
         let (last, _) = try text(tokens(captions))
         let rows = captions.enumerated().map { i, caption in
             i * tokenizer.maxLength + (tokenizer.encode(caption).firstIndex(of: tokenizer.eos) ?? 0)
         }
-        let pooled = try last.reshape([-1, width]).indexSelect(axis: 0, indices: rows)
-        return try normalize(textProjection(pooled))
+        return try last.reshape([-1, width]).indexSelect(axis: 0, indices: rows)
     }
+
+    /// Unit-length text embeddings [B, width] (the projected hidden state at each caption's end token).
+    public func encodeText(_ captions: [String]) throws -> Tensor { try normalize(textProjection(pooledText(captions))) }
 
     /// Image features before projection [B, 128]: the space Fréchet distance is measured in.
     public func imageFeatures(_ images: Tensor) throws -> Tensor {
@@ -96,23 +98,6 @@ public final class ShapesCLIP: Module {
         let imageToText = try -(logits.logSoftmax(axis: 1) * targets).sum(axes: [1]).mean()
         let textToImage = try -(logits.logSoftmax(axis: 0) * targets).sum(axes: [0]).mean()
         return try (imageToText + textToImage) * 0.5
-    }
-
-    /// Trains both towers on the world's training split with AdamW. `progress(step, loss)` after each step.
-    @discardableResult
-    public func train(world: ShapesWorld, steps: Int, batchSize: Int = 64, learningRate: Float = 1e-3,
-                      progress: (Int, Float) -> Void = { _, _ in }) throws -> [Float] {
-        guard world.side == side else {
-            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "built for side \(side), the world draws \(world.side)")
-        }
-        let maxScale = Float(Foundation.log(Double(100)))
-        return try trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in
-            let batch = try world.batch(batchSize, split: .train, start: step * batchSize)
-            return try contrastiveLoss(batch.images, batch.captions)
-        }, afterStep: {
-            // CLIP clamps the temperature so logits stay ≤ 100.
-            try logitScale.assign(try noGrad { try logitScale.clamp(min: 0, max: maxScale) })
-        }, progress: progress)
     }
 
     /// Zero-shot attribute accuracy: each image is matched against "a red shape"-style captions

@@ -1,0 +1,154 @@
+import Engine
+import Foundation
+import Models
+
+/// How `ShapesCLIP` is trained. The plain recipe (CLIP's contrastive loss alone) learns colour,
+/// size, position and background but reads shape at 51 % zero-shot, 2 % on held-out shape–colour
+/// pairs (Docs/results.md): at 16 px colour is the easy cue and the training pairs tie each colour
+/// to four shapes, so the towers learn "this colour is never that shape". The default recipe adds
+/// two things, both measured there:
+///
+/// - **Colour-free grayscale pairs**: every batch also holds its images in grayscale, captioned
+///   without their colour ("a small red circle" → "a small circle"). To match those the image
+///   tower must read shape, size, position and background without colour — the same cue on any
+///   colour, held-out pairs included (grayscale makes no new colour, so the held-out pairs stay
+///   unseen).
+/// - **Attribute heads** (training only, not saved): a linear head per attribute kind on the
+///   pooled text state, trained with cross-entropy on the attributes the caption names, and one on
+///   the image features (colour on the colour images, every other kind on the grayscale ones).
+///   The text head makes the end token — and the token states the teachers attend to — carry
+///   every named attribute; the image head gives shape a direct signal.
+public struct ShapesCLIPRecipe: Sendable {
+    /// Weight of the attribute heads' cross-entropy beside the contrastive loss (0: no heads).
+    public var attributeWeight: Float = 1
+    /// Adds the colour-free grayscale pairs to every batch.
+    public var grayscalePairs = true
+
+    public init(attributeWeight: Float = 1, grayscalePairs: Bool = true) {
+        self.attributeWeight = attributeWeight
+        self.grayscalePairs = grayscalePairs
+    }
+
+    /// CLIP's loss alone (the recipe of the first shipped encoder).
+    public static let contrastiveOnly = ShapesCLIPRecipe(attributeWeight: 0, grayscalePairs: false)
+}
+
+/// The attribute heads of the default recipe: [B, width] text states and [B, 128] image features
+/// to logits of all five kinds (5 + 8 + 2 + 5 + 3).
+final class ShapesCLIPAttributeHeads: Module {
+    let textHead: Linear, imageHead: Linear
+    let clip: ShapesCLIP
+
+    init(_ clip: ShapesCLIP, seed: UInt64) throws {
+        self.clip = clip
+        let classes = AttributeClassifier.classCounts.reduce(0) { $0 + $1.1 }
+        (textHead, imageHead) = try Initialization.withSeed(seed &+ 0xA77) { (Linear(clip.width, classes), Linear(128, classes)) }
+        super.init()
+        child("clip", clip)
+        child("text_head", textHead)
+        child("image_head", imageHead)
+    }
+
+    /// Summed cross-entropy of the heads of `kinds` on `logits` [B, 23] for the rows where the
+    /// attribute is known (`known(row, kind)`).
+    static func loss(_ logits: Tensor, _ attributes: [ShapeAttributes], kinds: Set<ShapeAttributes.Kind>,
+                     known: (Int, ShapeAttributes.Kind) -> Bool) throws -> Tensor? {
+        let pieces = try logits.split(sizes: AttributeClassifier.classCounts.map(\.1), axis: 1)
+        var total: Tensor?
+        for ((kind, _), piece) in zip(AttributeClassifier.classCounts, pieces) where kinds.contains(kind) {
+            let rows = attributes.indices.filter { known($0, kind) }
+            guard !rows.isEmpty else { continue }
+            let ce = try Tensor.crossEntropy(piece.indexSelect(axis: 0, indices: rows),
+                                             targets: rows.map { AttributeClassifier.index(of: attributes[$0], kind) })
+            total = try total.map { try $0 + ce } ?? ce
+        }
+        return total
+    }
+}
+
+extension CaptionGrammar {
+    /// The attribute kinds a caption names.
+    public static func mentionedKinds(_ caption: String) -> Set<ShapeAttributes.Kind> {
+        let p = parse(caption)
+        var kinds = Set<ShapeAttributes.Kind>()
+        if p.shape != nil { kinds.insert(.shape) }
+        if p.colour != nil { kinds.insert(.colour) }
+        if p.size != nil { kinds.insert(.size) }
+        if p.position != nil { kinds.insert(.position) }
+        if p.background != nil { kinds.insert(.background) }
+        return kinds
+    }
+
+    /// The template a caption was written in.
+    public static func template(of caption: String) -> Template {
+        for template in Template.allCases where template != .plain {
+            let prefix = template.rawValue.replacingOccurrences(of: " a {}", with: " ")
+            if caption.hasPrefix(prefix) { return template }
+        }
+        return .plain
+    }
+
+    /// `caption` (of an image with `attributes`) with its colour left out, in the same template.
+    public static func withoutColour(_ caption: String, _ attributes: ShapeAttributes) -> String {
+        self.caption(attributes, mentioning: mentionedKinds(caption).subtracting([.colour]), template: template(of: caption))
+    }
+}
+
+extension ShapesCLIP {
+    /// Images [B, 3, H, W] in grayscale (ITU-R 601 luma), still 3 channels in [−1, 1].
+    static func grayscale(_ images: Tensor) throws -> Tensor {
+        let luma = try Tensor([0.299, 0.587, 0.114], shape: [1, 3, 1, 1])
+        let gray = try (images * luma).sum(axes: [1], keepDims: true)
+        return try Tensor.concat([gray, gray, gray], axis: 1)
+    }
+
+    /// Trains both towers on the world's training split with AdamW by `recipe`; `progress(step,
+    /// loss)` after each step. Returns the losses.
+    @discardableResult
+    public func train(world: ShapesWorld, steps: Int, batchSize: Int = 64, learningRate: Float = 1e-3,
+                      recipe: ShapesCLIPRecipe = ShapesCLIPRecipe(), seed: UInt64 = 0,
+                      progress: (Int, Float) -> Void = { _, _ in }) throws -> [Float] {
+        guard world.side == side else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "built for side \(side), the world draws \(world.side)")
+        }
+        guard recipe.attributeWeight >= 0, recipe.attributeWeight.isFinite else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP recipe", reason: "attribute weight must be ≥ 0, got \(recipe.attributeWeight)")
+        }
+        let maxScale = Float(Foundation.log(Double(100)))
+        let heads = try ShapesCLIPAttributeHeads(self, seed: seed)
+        let trained: Module = recipe.attributeWeight > 0 ? heads : self
+        defer { eval() }
+        return try trained.trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in
+            let batch = try world.batch(batchSize, split: .train, start: step * batchSize)
+            var images = batch.images, captions = batch.captions
+            var gray: Tensor?
+            if recipe.grayscalePairs {
+                gray = try Self.grayscale(batch.images)
+                images = try Tensor.concat([images, gray!])
+                captions += zip(batch.captions, batch.attributes).map { CaptionGrammar.withoutColour($0, $1) }
+            }
+            var loss = try contrastiveLoss(images, captions)
+            guard recipe.attributeWeight > 0 else { return loss }
+            let named = batch.captions.map(CaptionGrammar.mentionedKinds)
+            var terms: [Tensor] = []
+            if let text = try ShapesCLIPAttributeHeads.loss(heads.textHead(pooledText(batch.captions)), batch.attributes,
+                                                            kinds: Set(ShapeAttributes.Kind.allCases), known: { named[$0].contains($1) }) {
+                terms.append(text)
+            }
+            let imageLogits = try heads.imageHead(imageFeatures(batch.images))
+            if let colour = try ShapesCLIPAttributeHeads.loss(imageLogits, batch.attributes, kinds: [.colour], known: { _, _ in true }) {
+                terms.append(colour)
+            }
+            let rest = Set(ShapeAttributes.Kind.allCases).subtracting([.colour])
+            let restLogits = try gray.map { try heads.imageHead(imageFeatures($0)) } ?? imageLogits
+            if let other = try ShapesCLIPAttributeHeads.loss(restLogits, batch.attributes, kinds: rest, known: { _, _ in true }) {
+                terms.append(other)
+            }
+            for term in terms { loss = try loss + term * recipe.attributeWeight }
+            return loss
+        }, afterStep: {
+            // CLIP clamps the temperature so logits stay ≤ 100.
+            try logitScale.assign(try noGrad { try logitScale.clamp(min: 0, max: maxScale) })
+        }, progress: progress)
+    }
+}
