@@ -40,6 +40,35 @@ extension HDF5File {
         }
     }
 
+    /// Reads a 1-d dataset of variable-length strings (h5py's `str` / `h5py.string_dtype()`) as UTF-8.
+    /// - Throws: `.typeMismatch` for any other type, `.readFailed`.
+    public func readStrings(_ name: String) throws -> [String] {
+        try withDataset(name) { dataset, info in
+            let type = H5Dget_type(dataset)
+            guard type >= 0 else { throw readFailure(info.name, "cannot read its type") }
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5T_STRING, H5Tis_variable_str(type) > 0 else {
+                throw CheckpointError.typeMismatch(path: path, name: info.name, expected: "variable-length strings", actual: info.type.description)
+            }
+            let memoryType = H5Tcopy(snp_H5T_C_S1())
+            guard memoryType >= 0 else { throw readFailure(info.name, "cannot make a string type") }
+            defer { H5Tclose(memoryType) }
+            H5Tset_size(memoryType, snp_H5T_VARIABLE())
+            H5Tset_cset(memoryType, H5Tget_cset(type))
+            try checkAllocation(count: info.count, bytes: MemoryLayout<UnsafeMutablePointer<CChar>?>.size, label: info.name)
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: info.count)
+            guard info.count > 0 else { return [] }
+            guard H5Dread(dataset, memoryType, snp_H5S_ALL(), snp_H5S_ALL(), snp_H5P_DEFAULT(), &pointers) >= 0 else {
+                throw readFailure(info.name, "H5Dread failed")
+            }
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            // NOTE: libhdf5 allocated the strings; H5Dvlen_reclaim frees them.
+            defer { H5Dvlen_reclaim(memoryType, space, snp_H5P_DEFAULT(), &pointers) }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        }
+    }
+
     /// Reads an integer or bool dataset exactly, flattened row-major (token ids, step lists).
     /// - Throws: `.typeMismatch` for float data, `.readFailed` for uint64 values above `Int64.max`.
     public func readIntegers(_ name: String) throws -> [Int64] {

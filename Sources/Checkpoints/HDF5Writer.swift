@@ -117,6 +117,23 @@ public final class HDF5Writer {
         }
     }
 
+    /// Writes strings as a 1-d dataset `name` of variable-length UTF-8 strings (h5py reads it as
+    /// an object array of `bytes`, `.asstr()` gives `str`).
+    public func write(strings: [String], to name: String) throws {
+        let type = H5Tcopy(snp_H5T_C_S1())
+        guard type >= 0 else { throw failure("cannot make a string type") }
+        defer { H5Tclose(type) }
+        H5Tset_size(type, snp_H5T_VARIABLE())
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        H5Tset_strpad(type, H5T_STR_NULLTERM)
+        let copies = strings.map { strdup($0) }
+        defer { for c in copies { free(c) } }
+        var pointers = copies.map { UnsafePointer<CChar>($0) }
+        try pointers.withUnsafeMutableBufferPointer {
+            try createDataset(name, shape: [strings.count], fileType: type, memoryType: type, data: $0.baseAddress)
+        }
+    }
+
     private func checkCount(_ count: Int, shape: [Int], name: String) throws {
         guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
             throw CheckpointError.writeFailed(path: destination, reason: "\(count) values do not fill shape \(shapeString(shape)) of '\(name)'")

@@ -134,7 +134,7 @@ func negativeGrid(_ student: OneStepStudent, alpha: Float, to path: String) thro
 
 /// `snp generate`: one-step images with a negative prompt by a method.
 func generateCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid"])
+    var args = try Arguments(words, valued: ["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid", "out"])
     let student = try OneStepStudent.load(try args.required("student"))
     let prompt = try args.required("prompt"), negative = args.value("negative") ?? ""
     let methodName = args.value("method") ?? (negative.isEmpty ? "none" : "nasa")
@@ -144,13 +144,22 @@ func generateCommand(_ words: [String]) throws -> Int32 {
     let alpha = try args.float("alpha") ?? 0.5
     let layers = args.value("layers") ?? "**"
     let count = try args.integer("count", 8, minimum: 1), seed = try args.integer("seed", 0)
-    let gridPath = try args.required("grid")
+    let gridPath = args.value("grid"), outPath = args.value("out")
     try args.finish(positionalCount: 0...0)
+    guard gridPath != nil || outPath != nil else { throw UsageError(message: "give --grid PNG, --out IMAGES.h5 or both") }
     let images = try student.generate(prompts: Array(repeating: prompt, count: count), negativePrompts: Array(repeating: negative, count: count),
                                       method: method, alpha: alpha, nasaLayers: NASALayers([(layers, alpha)]), seed: UInt64(seed))
-    var grid = ImageGrid(columns: Swift.min(count, 8), scale: 4, title: "\"\(prompt)\"" + (negative.isEmpty ? "" : " − \"\(negative)\" by \(method.rawValue), α = \(alpha)"))
-    try grid.add(batch: images, captions: Array(repeating: "", count: count))
-    try grid.savePNG(to: gridPath)
-    print("wrote \(gridPath)")
+    if let outPath {
+        try ImageSetFile.save(images: images, prompts: Array(repeating: prompt, count: count),
+                              attributes: ["negative_prompt": .string(negative), "method": .string(method.rawValue), "alpha": .double(Double(alpha)),
+                                           "seed": .int(Int64(seed)), "student_timestep": .int(Int64(student.timestep))], to: outPath)
+        print("wrote \(outPath) (images [\(count), 3, \(student.side), \(student.side)] in [−1, 1], prompts)")
+    }
+    if let gridPath {
+        var grid = ImageGrid(columns: Swift.min(count, 8), scale: 4, title: "\"\(prompt)\"" + (negative.isEmpty ? "" : " − \"\(negative)\" by \(method.rawValue), α = \(alpha)"))
+        try grid.add(batch: images, captions: Array(repeating: "", count: count))
+        try grid.savePNG(to: gridPath)
+        print("wrote \(gridPath)")
+    }
     return ExitCode.ok
 }
