@@ -62,10 +62,16 @@ extension BuiltinDomain {
             _ = try distribution.draw(RandomGenerator(seed: 0))
             return .object(DistributionObject(distribution))
         },
-        Builtin("student_of", "teacher",
-                doc: "A one-step student initialised as a copy of the teacher (SwiftBrush's parameterization): x0 = (z − σ_T ε_θ(z, T−1, y)) / α_T for noise z. Train it with `distill`; draw with `generate`.",
-                example: "let student = student_of(teacher)") { args in
-            .object(StudentObject(try OneStepStudent(copying: try args.teacher("teacher").teacher)))
+        Builtin("student_of", "teacher, t: nil",
+                doc: "A one-step student initialised as a copy of the teacher, reading noise z at the conditioning timestep `t` (nil: T − 1, SwiftBrush's parameterization): x0 = (z − σ_t ε_θ(z, t, y)) / α_t. A smaller t amplifies the network's error less (σ_t/α_t: 14.6 at 999, 1.16 at 399, DMD2's one-step SDXL). Train it with `distill`; draw with `generate`.",
+                example: "let student = student_of(teacher)\nlet dmd2_like = student_of(teacher, t: 399)") { args in
+            let teacher = try args.teacher("teacher").teacher
+            var t: Int?
+            if case .null = args["t"] {} else {
+                t = try args.int("t")
+                guard (1..<teacher.schedule.trainSteps).contains(t!) else { throw args.mistake("t", "an integer timestep from 1 to \(teacher.schedule.trainSteps - 1)") }
+            }
+            return .object(StudentObject(try OneStepStudent(copying: teacher, timestep: t)))
         },
         Builtin("vsd", "teacher, lora: nil, kappa: nil, kappa_lora: nil, draws: \"per_sample\", t: [0.02, 0.98], weighting: \"sigma2\", lora_rank: 64, lora_steps: 1, clip_loss: nil",
                 doc: "A Variational Score Distillation objective (eq. 6/7) against `teacher` (the frozen teacher ψ) and a LoRA teacher φ (`lora`, from `lora(teacher, …)`; nil: a fresh one of rank `lora_rank`, α = 2·rank). Each teacher runs with classifier-free guidance at κ drawn from `kappa` (a number or a distribution; nil: PG-SB's uniform(0.5, 4)); `kappa_lora` nil shares the frozen teacher's draw, else the LoRA teacher draws its own. `draws`: \"per_sample\" or \"per_batch\". t is drawn per sample from the integers in [t[0]·T, t[1]·T]; `weighting`: \"sigma2\" (w = σ_t², SwiftBrush), \"one\" or \"dmd\". `lora_steps`: LoRA-teacher updates per student step (DMD2's two-time-scale rule: 5). `clip_loss`: nil, a weight, or {weight, margin} for SBv2's clamped CLIP loss. Use it with `distill` or `vsd_loss`.",
@@ -136,8 +142,8 @@ extension BuiltinDomain {
                 ("eps_frozen", .tensor(terms.epsFrozen)), ("eps_lora", .tensor(terms.epsLora)), ("weight", .list(terms.weight.map { .from($0) })),
             ]))
         },
-        Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1",
-                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
+        Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1, beta1: 0.9, ema: nil, regression: 0, regression_pairs: 1024, regression_lr: 1e-4",
+                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. `beta1`: Adam's β₁ for both networks (SiD uses 0); `ema`: an EMA decay of the student's weights (evaluated, saved, and left in the student at the end); `regression`: DMD's warm-up, the first that many steps regress the student onto `regression_pairs` teacher DPM-Solver++ samples (κ 3, 20 steps) from the same noise at `regression_lr`. Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
                 example: "let run = distill(student, vsd(teacher), steps: 300, batch: 8, eval_every: 50)\nplot(run, [\"loss\", \"fd\"], to: \"curves.png\")") { args in
             let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
             let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
@@ -162,6 +168,20 @@ extension BuiltinDomain {
             options.seed = seed
             options.evalCount = try args.int("eval_count")
             guard (8...65_536).contains(options.evalCount) else { throw args.mistake("eval_count", "an integer from 8 to 65536") }
+            let beta1 = try args.number("beta1")
+            guard beta1 >= 0, beta1 < 1 else { throw args.mistake("beta1", "a number in [0, 1)") }
+            options.beta1 = Float(beta1)
+            if case .null = args["ema"] {} else {
+                let decay = try args.number("ema")
+                guard decay > 0, decay < 1 else { throw args.mistake("ema", "a decay in (0, 1), or nil") }
+                options.studentEMA = Float(decay)
+            }
+            let regressionSteps = try args.count("regression")
+            if regressionSteps > 0 {
+                options.regression = RegressionWarmup(pairs: try positive(args, "regression_pairs"), steps: regressionSteps,
+                                                      learningRate: try positiveFloat(args, "regression_lr"))
+            }
+            guard regressionSteps < steps else { throw args.mistake("regression", "fewer warm-up steps than `steps` (\(steps))") }
             let schedule = trainingSchedule(logEvery: try positive(args, "log_every"), evalEvery: try args.count("eval_every"))
             let out = try args.optionalString("out")
 
@@ -170,6 +190,10 @@ extension BuiltinDomain {
             try trainer.teachers.load(Dictionary(uniqueKeysWithValues: loss.lora.pipeline.network.namedParameters().map { ($0.name, $0.tensor) }),
                                       includeAdapters: true)
             let outcome = try drive(trainer, steps: steps, schedule: schedule, label: "distill", interpreter: args.interpreter)
+            // With an EMA the student keeps the averaged weights (what was evaluated).
+            if let ema = trainer.ema {
+                for (parameter, average) in zip(trainer.student.network.namedParameters().map(\.tensor), ema.averages) { try parameter.assign(average) }
+            }
             if let out { try student.student.save(to: out) }
             let trainedLora = try LoraTeacherObject(base: loss.teacher, network: trainer.teachers, rank: loss.lora.rank, alpha: loss.lora.alpha,
                                                     layers: loss.lora.layers, seed: loss.lora.seed)

@@ -16,7 +16,7 @@ extension BuiltinDomain {
             return .object(WorldObject(world))
         },
         Builtin("evaluate", "model, images, prompts: nil",
-                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world, in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score; nil: the real images' captions, `world.eval_prompts(N)` — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall}.",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world, in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one)}.",
                 example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
             let images = try args.images("images")
             let n = images.shape[0]
@@ -29,7 +29,23 @@ extension BuiltinDomain {
             let metrics = try WorldResources.serialized {
                 try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
             }
-            return .record(Record(["fd", "clip_score", "precision", "recall"].map { ($0, .number(metrics[$0] ?? .nan)) }))
+            return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
+        },
+        Builtin("prompt_accuracy", "images, prompts, classifier: nil",
+                doc: "Whether each picture shows what its prompt names, read by the attribute classifier (`classifier` as for `removal_rate`): per attribute kind the share right among the prompts naming it (nan when none does), `all` the share of pictures whose every named attribute is right (prompts naming nothing count for neither), `named` how many prompts name at least one. `prompts`: one for all images or one per image.",
+                example: "let batch = shapes().sample(64)\nprompt_accuracy(batch.images, batch.captions).all   # 1") { args in
+            let images = try args.images("images")
+            let prompts = try args.prompts("prompts", count: images.shape[0])
+            let classifier = try args.classifier("classifier", side: images.shape[2])
+            let accuracy = try WorldResources.serialized { try classifier.promptAccuracy(images, prompts: prompts) }
+            return .record(Record([("all", .number(accuracy.allNamed))]
+                                  + ShapeAttributes.Kind.allCases.map { ($0.rawValue, .number(accuracy.perKind[$0] ?? .nan)) }
+                                  + [("named", .number(Double(accuracy.imagesNamingAny)))]))
+        },
+        Builtin("high_frequency", "images",
+                doc: "The mean absolute discrete Laplacian of pictures [N, C, H, W] (|4x − four neighbours| per interior pixel, averaged): 0 on flat pictures, about 3.6·s on per-pixel noise of standard deviation s, so static is a number to put beside FD.",
+                example: "high_frequency(shapes().sample(64).images)   # real pictures: about 0.2") { args in
+            .number(try meanAbsoluteLaplacian(try args.images("images")))
         },
         Builtin("fd", "images_a, images_b, encoder: nil",
                 doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE.h5); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",

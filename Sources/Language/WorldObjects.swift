@@ -481,7 +481,10 @@ enum WorldResources {
     static func evaluator(_ encoder: ShapesCLIP, count: Int) throws -> SampleEvaluator {
         try serialized {
             if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count }) { return e.evaluator }
-            let evaluator = try SampleEvaluator(encoder: encoder, world: ShapesWorld(side: encoder.side, seed: 0), count: count)
+            // The shipped classifier judges prompt accuracy when it is found; without it, prompt_acc is nan.
+            let judge = try candidates("shapes-classifier", side: encoder.side).first(where: { FileManager.default.fileExists(atPath: $0) })
+                .map { try classifier(at: $0) }
+            let evaluator = try SampleEvaluator(encoder: encoder, world: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge)
             evaluators.append((encoder, count, evaluator))
             if evaluators.count > 4 { evaluators.removeFirst() }
             return evaluator
