@@ -288,7 +288,24 @@ public final class DistillTrainer: TrainingRun {
         if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try withStudentWeights {
-            try evaluator.evaluate(student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321)))
+            let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
+            var metrics = try evaluator.evaluate(images)
+            // Does the LoRA teacher track the student? Its denoising loss on the student's samples
+            // and on real images, at the same t and noise (lower on the student's: it learned them).
+            let n = Swift.min(64, images.shape[0])
+            let real = try world.batch(n, split: .train, start: SampleEvaluator.realStart)
+            let generator = RandomGenerator(seed: 99)
+            let t = (0..<n).map { _ in generator.integer(below: teacher.schedule.trainSteps) }
+            let noise = try Tensor.randn(real.images.shape, generator: generator)
+            let context = try teacher.context(Array(evaluator.captions.prefix(n)))
+            for (name, x0) in [("lora_fit_student", try images.slice(axis: 0, start: 0, end: n)), ("lora_fit_real", real.images)] {
+                let xt = try teacher.schedule.addNoise(x0: x0, noise: noise, t: t)
+                let eps = try noGrad { try teachers.withLoRA(enabled: true) {
+                    try teachers.prediction(xt, timestep: Tensor(t.map(Float.init), shape: [n]), context: context)
+                } }
+                metrics[name] = Double(try Tensor.mse(eps, noise).item())
+            }
+            return metrics
         }
     }
 

@@ -24,6 +24,7 @@ enum SnpCommand {
         ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),
         ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD", run: distillCommand)),
         ("generate", Entry(summary: "--student S.h5 --prompt TEXT [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5]", run: generateCommand)),
+        ("diagnose", Entry(summary: "[--teacher T.h5] [--timesteps 999,…] [--count 256] — where a one-step student's static comes from (teacher error by t, student by t_s, VSD gradient SNR)", run: diagnoseCommand)),
         ("experiment", Entry(summary: "e1|e2|e3|e4|e5|nasa|all [--steps 200 --seeds 3] — the paper's experiments in miniature", run: experimentCommand)),
         ("kernels", Entry(summary: "the OpenBLAS kernels in use and why, the thread count", run: kernelsCommand)),
         ("inspect", Entry(summary: "M.h5 — architecture, config, tensor and parameter counts", run: inspectCommand)),

@@ -48,7 +48,8 @@ let helpDetails: [String: String] = [
       e5   removal rate and FD against NASA's α from 0 to 1.5 (PNG plot)
       nasa e3–e5 on --student; all: everything (e3–e5 on e1's seed-0 PG-SB UNet student)
       --unet PATH --pixart PATH --classifier PATH   (default: the shipped checkpoints)
-      --steps N (200) --seeds N (3) --batch B (8) --lr LR (1e-5) --lora-rank R (64, α 16)
+      --seeds N (3), and every snp distill option (--steps, --batch, --lr, --student-t, --beta1, --ema,
+                             --regression-steps, --weighting, --lora-steps …): the recipe all methods share
       --eval-every N (50) --eval-count N (256) --count N images per pair (100) --student S.h5
       --out RESULTS.md (the Markdown tables) --images FOLDER (Docs/images)
     """,
@@ -233,7 +234,11 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         }
     }
     let kinds = ShapeAttributes.Kind.allCases
-    print("mean |Laplacian| of the real images: \(String(format: "%.3f", evaluator.realHighFrequency)); \(count) captions, seed \(seed)" +
+    // FD's floor: another set of as many real images (FD is biased upward at small N).
+    let otherReal = try world.batch(count, split: .train, start: 5_000_000).images
+    let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(pipeline.encoder, otherReal))
+    print(String(format: "FD floor (real vs other real): %.2f; mean |Laplacian| of the real images: %.3f; ", floor, evaluator.realHighFrequency)
+          + "\(count) captions, seed \(seed)" +
           (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
     var header = "| \(student == nil ? "guidance" : "student") | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | HF |"
     if judge != nil { header += " prompt acc ↑ | " + kinds.map(\.rawValue).joined(separator: " | ") + " | held-out acc ↑ | held-out shape |" }
@@ -260,7 +265,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     if let jsonPath {
         let document: [String: Any] = ["model": studentPath ?? teacherPath!, "kind": student == nil ? "teacher" : "student", "count": count,
                                        "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", "seed": seed,
-                                       "real_hf": evaluator.realHighFrequency, "rows": records]
+                                       "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
         print("wrote \(jsonPath)")
