@@ -147,7 +147,8 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
 
 /// Prompts that cover every attribute kind, for sample grids.
 let teacherGridPrompts = ["a red circle", "a blue square on a white background", "a large green triangle",
-                          "a small yellow star in the top left", "a photo of a shape", "a purple shape on a black background"]
+                          "a small yellow cross at the top", "a large pink diamond", "a photo of a shape",
+                          "a purple shape on a black background"]
 
 /// Loss (log scale) and, when evaluated, FD over training, as a PNG.
 func plotHistory(_ history: TrainingHistory, title: String, to path: String) throws {

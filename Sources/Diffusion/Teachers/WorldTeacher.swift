@@ -72,10 +72,11 @@ public final class WorldTeacher {
                 "cross_attention_dim": contextWidth, "attention_head_dim": 8, "norm_num_groups": 8,
             ])
         case .pixart:
-            // Patches of 2×2 pixels: side²/4 tokens of width 4 × 16.
+            // Patches of 2×2 pixels: side²/4 tokens of width 4 × 32. (Width 4 × 16 plateaued at
+            // FD 135 with blotchy shapes after 4,000 steps; Docs/results.md.)
             return ModelConfig(architecture: PixArtTransformer2DModel.architecture, values: [
                 "sample_size": side, "patch_size": 2, "in_channels": 3, "out_channels": 3, "num_layers": 4,
-                "num_attention_heads": 4, "attention_head_dim": 16, "cross_attention_dim": 64,
+                "num_attention_heads": 4, "attention_head_dim": 32, "cross_attention_dim": 128,
                 "caption_channels": contextWidth, "use_additional_conditions": false, "norm_type": "ada_norm_single",
             ])
         }
