@@ -24,6 +24,9 @@ public struct RegressionWarmup: Sendable {
     /// The teacher's guidance scale and sampler steps for the pairs.
     public var kappa: Float = 3
     public var samplerSteps = 20
+    /// A file the pairs are kept in (HDF5: `noise`, `images`, `prompts`): read when it holds pairs
+    /// made with the same seed, count, κ, sampler steps and teacher weights, else made and written.
+    public var cachePath: String? = nil
     public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20) {
         (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps) = (pairs, steps, learningRate, kappa, samplerSteps)
     }
@@ -182,6 +185,13 @@ public final class DistillTrainer: TrainingRun {
     func pairs() throws -> (noise: Tensor, images: Tensor, captions: [String]) {
         if let regressionPairs { return regressionPairs }
         let r = options.regression!, side = teacher.side
+        // What the pairs depend on, to tell a cache made for other settings.
+        let key = "seed \(options.seed), pairs \(r.pairs), kappa \(r.kappa), steps \(r.samplerSteps), teacher \(try teacherFingerprint())"
+        if let cache = r.cachePath, FileManager.default.fileExists(atPath: cache),
+           let file = try? HDF5File(path: cache), (try? file.attribute("regression_pairs"))??.stringValue == key {
+            regressionPairs = (try file.readTensor("noise"), try file.readTensor("images"), try file.readStrings("prompts"))
+            return regressionPairs!
+        }
         var noise: [Tensor] = [], images: [Tensor] = [], captions: [String] = []
         for first in stride(from: 0, to: r.pairs, by: 64) {
             let n = Swift.min(64, r.pairs - first)
@@ -194,7 +204,24 @@ public final class DistillTrainer: TrainingRun {
             captions += chunk
         }
         regressionPairs = (try Tensor.concat(noise), try Tensor.concat(images), captions)
+        if let cache = r.cachePath {
+            try HDF5Writer.write(to: cache) { w in
+                try w.write(regressionPairs!.noise, to: "noise")
+                try w.write(regressionPairs!.images, to: "images")
+                try w.write(strings: captions, to: "prompts")
+                try w.setAttribute("regression_pairs", .string(key))
+            }
+        }
         return regressionPairs!
+    }
+
+    /// A cheap fingerprint of the teacher's weights (sum and sum of squares of every tensor).
+    func teacherFingerprint() throws -> String {
+        var sum = 0.0, squares = 0.0
+        for (_, tensor) in teacher.network.stateDict() {
+            for x in tensor.scalars { sum += Double(x); squares += Double(x) * Double(x) }
+        }
+        return String(format: "%.9e/%.9e", sum, squares)
     }
 
     /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.

@@ -113,7 +113,7 @@ extension Arguments {
     }
 
     /// A contrastive encoder: an encoder value, or a teacher's / student's; nil: the shipped
-    /// `shapes-clip-SIDE.h5`.
+    /// `shapes-clip-SIDE-attr.h5` (else `shapes-clip-SIDE.h5`).
     func encoder(_ p: String, side: Int) throws -> ShapesCLIP {
         switch self[p] {
         case .null: return try WorldResources.encoder(at: WorldResources.shipped("shapes-clip", side: side, for: name, parameter: p))

@@ -48,7 +48,7 @@ extension BuiltinDomain {
             .number(try meanAbsoluteLaplacian(try args.images("images")))
         },
         Builtin("fd", "images_a, images_b, encoder: nil",
-                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE.h5); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
+                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
                 example: "fd(world.sample(64).images, world.sample(64, seed: 1).images)") { args in
             let a = try features(args, "images_a"), b = try features(args, "images_b")
             return .number(try frechetDistance(a, b))

@@ -442,12 +442,13 @@ enum WorldResources {
         if !folders.contains(folder) { folders.append(folder) }
     }
 
-    /// Where `NAME-SIDE.h5` is looked for, in order.
+    /// Where `NAME-SIDE.h5` is looked for, in order. For the encoder, `shapes-clip-SIDE-attr.h5` (the
+    /// recipe the shipped teachers condition on) comes before the first, contrastive-only one.
     static func candidates(_ stem: String, side: Int) -> [String] {
         lock.lock()
         defer { lock.unlock() }
-        let file = "\(stem)-\(side).h5"
-        return ["Notebooks/checkpoints/\(file)"] + folders.map { ($0 as NSString).appendingPathComponent(file) }
+        let files = (stem == "shapes-clip" ? ["\(stem)-\(side)-attr.h5"] : []) + ["\(stem)-\(side).h5"]
+        return files.flatMap { file in ["Notebooks/checkpoints/\(file)"] + folders.map { ($0 as NSString).appendingPathComponent(file) } }
     }
 
     /// The first existing shipped checkpoint `NAME-SIDE.h5`; the error names the places looked.

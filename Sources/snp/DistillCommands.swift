@@ -13,7 +13,7 @@ struct DistillRunArguments {
 
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
                                       "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
-                                      "t-range", "regression-steps", "regression-pairs", "regression-lr"]
+                                      "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -67,6 +67,7 @@ struct DistillRunArguments {
             var r = RegressionWarmup(steps: regressionSteps)
             r.pairs = try args.integer("regression-pairs", r.pairs, minimum: 1)
             r.learningRate = try args.float("regression-lr") ?? r.learningRate
+            r.cachePath = args.value("regression-cache")
             options.regression = r
         }
         options.seed = UInt64(try args.integer("seed", 0))
@@ -78,7 +79,7 @@ struct DistillRunArguments {
 
 /// `snp distill`: see `helpDetails["distill"]`.
 func distillCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run"]))
+    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every"]))
     let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"
     let methodName = args.value("method") ?? "pgsb"
     guard let method = DistillMethod(rawValue: methodName) else {
@@ -88,11 +89,19 @@ func distillCommand(_ words: [String]) throws -> Int32 {
     var run = try DistillRunArguments(&args, kind: teacher.kind, method: method)
     let out = try args.required("out")
     run.schedule.checkpointPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
-    let curves = args.value("curves"), grid = args.value("grid")
+    run.schedule.checkpointEvery = try args.integer("checkpoint-every", 0)
+    if run.schedule.checkpointEvery % run.schedule.logEvery != 0 { run.schedule.logEvery = 1 }
+    let curves = args.value("curves"), grid = args.value("grid"), resume = args.flag("resume")
     try args.finish(positionalCount: 0...0)
     let world = try ShapesWorld(side: teacher.side)
-    let trainer = try DistillTrainer(teacher: teacher, world: world, options: run.options)
+    let trainer = resume
+        ? try DistillTrainer.resume(from: run.schedule.checkpointPath!, teacher: teacher, world: world, options: run.options)
+        : try DistillTrainer(teacher: teacher, world: world, options: run.options)
+    if resume { print("resuming \(run.schedule.checkpointPath!) at step \(trainer.step)") }
     print("distilling \(teacherPath) (\(teacher.architecture)) with \(method.label): \(run.options.guidance), \(run.steps) steps of \(run.options.batchSize)")
+    if let r = run.options.regression, trainer.step == 0 {
+        print("regression warm-up: making \(r.pairs) (noise, teacher sample) pairs (DPM-Solver++ \(r.samplerSteps) steps, κ \(r.kappa)), then \(r.steps) regression steps")
+    }
     Interruption.installHandler()
     defer { Interruption.removeHandler() }
     let start = Date()
@@ -103,12 +112,14 @@ func distillCommand(_ words: [String]) throws -> Int32 {
         print("final: " + ["fd", "clip_score", "precision", "recall", "hf", "prompt_acc"].filter { trainer.history.metrics[$0] != nil }.map { "\($0) \(String(format: "%.3f", trainer.history.metrics[$0]![last]))" }.joined(separator: "  "))
     }
     if let curves {
-        var plot = LinePlot(title: "distillation: \(method.label)", xLabel: "step", yLabel: "value")
+        var plot = LinePlot(title: "distillation: \(method.label)", xLabel: "step", yLabel: "value (log scale)")
         plot.smoothing = 0.6
-        for name in ["fd", "lora_loss", "grad_norm"] {
+        plot.yScale = .log
+        for (name, label, scale) in [("fd", "FD", 1.0), ("prompt_acc", "prompt acc (%)", 100), ("hf", "HF × 100", 100),
+                                     ("regression_loss", "regression loss", 1), ("lora_loss", "LoRA loss", 1), ("grad_norm", "grad norm", 1)] {
             guard let values = trainer.history.metrics[name] else { continue }
-            let points = zip(trainer.history.steps, values).filter { !$0.1.isNaN }
-            try plot.add(name, x: points.map { Double($0.0) }, y: points.map(\.1))
+            let points = zip(trainer.history.steps, values).filter { !$0.1.isNaN && $0.1 > 0 }
+            if !points.isEmpty { try plot.add(label, x: points.map { Double($0.0) }, y: points.map { $0.1 * scale }) }
         }
         try plot.savePNG(to: curves)
         print("wrote \(curves)")

@@ -161,23 +161,7 @@ func tinyOptions() throws -> DistillOptions {
         options.loraStepsPerStudentStep = 2
         options.clipLoss = ClampedCLIPLoss()
         let schedule = TrainingSchedule(logEvery: 1, evalEvery: 2, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
-        let straight = try DistillTrainer(teacher: teacher, world: world, options: options)
-        var other = schedule
-        other.checkpointPath = folder + "/straight.h5"
-        try runTraining(straight, steps: 4, schedule: other)
-        let first = try DistillTrainer(teacher: teacher, world: world, options: options)
-        try runTraining(first, steps: 2, schedule: schedule)
-        let resumed = try DistillTrainer.resume(from: folder + "/run.h5", teacher: teacher, world: world, options: options)
-        try runTraining(resumed, steps: 4, schedule: schedule)
-        #expect(resumed.history.steps == straight.history.steps)
-        for (name, values) in straight.history.metrics {
-            let theirs = resumed.history.metrics[name] ?? []
-            let same = values.count == theirs.count && zip(values, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
-            #expect(same, "\(name): \(values) vs \(theirs)")
-        }
-        let sameStudent = straight.student.network.namedParameters().flatMap(\.tensor.scalars) == resumed.student.network.namedParameters().flatMap(\.tensor.scalars)
-        let sameLoRA = straight.teachers.loraParameters.flatMap(\.scalars) == resumed.teachers.loraParameters.flatMap(\.scalars)
-        #expect(sameStudent && sameLoRA)
+        let (straight, _) = try expectExactResume(teacher, world, options, schedule: schedule, steps: 4, stopAt: 2, folder: folder)
         #expect(straight.history.metrics["clip_loss"] != nil && straight.history.metrics["kappa_mean"] != nil)
         // The saved student loads as a one-step generator.
         let student = try OneStepStudent.load(folder + "/straight.h5")
@@ -196,21 +180,11 @@ func tinyOptions() throws -> DistillOptions {
         options.beta1 = 0
         options.studentEMA = 0.9
         options.regression = RegressionWarmup(pairs: 6, steps: 3, learningRate: 1e-3, kappa: 2, samplerSteps: 2)
+        options.regression!.cachePath = folder + "/pairs.h5"
         let schedule = TrainingSchedule(logEvery: 1, evalEvery: 0, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
-        let straight = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let (straight, _) = try expectExactResume(teacher, world, options, schedule: schedule, steps: 5, stopAt: 2, folder: folder)
         #expect(straight.student.timestep == 399)
-        var other = schedule
-        other.checkpointPath = folder + "/straight.h5"
-        try runTraining(straight, steps: 5, schedule: other)
-        let first = try DistillTrainer(teacher: teacher, world: world, options: options)
-        try runTraining(first, steps: 2, schedule: schedule)
-        let resumed = try DistillTrainer.resume(from: folder + "/run.h5", teacher: teacher, world: world, options: options)
-        try runTraining(resumed, steps: 5, schedule: schedule)
-        for (name, values) in straight.history.metrics {
-            let theirs = resumed.history.metrics[name] ?? []
-            #expect(values.count == theirs.count && zip(values, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(name)")
-        }
-        #expect(straight.student.network.namedParameters().flatMap(\.tensor.scalars) == resumed.student.network.namedParameters().flatMap(\.tensor.scalars))
+        #expect(FileManager.default.fileExists(atPath: folder + "/pairs.h5"))   // the resumed runs read the pairs from it
         // Steps 1–3 regress (regression_loss logged, no VSD loss), steps 4–5 are VSD.
         let regression = straight.history.metrics["regression_loss"]!, vsd = straight.history.metrics["loss"]!
         #expect(regression.prefix(3).allSatisfy { !$0.isNaN } && regression.suffix(2).allSatisfy(\.isNaN), "\(regression)")
@@ -235,4 +209,29 @@ func tinyOptions() throws -> DistillOptions {
         bad.beta1 = 1
         #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
     }
+}
+
+/// Runs `steps` steps straight through (checkpoint `straight.h5` in `folder`), and again stopped
+/// after `stopAt` and resumed from `schedule`'s checkpoint; expects identical histories, student
+/// weights and LoRA adapters. Returns both runs.
+@discardableResult
+func expectExactResume(_ teacher: WorldTeacher, _ world: ShapesWorld, _ options: DistillOptions, schedule: TrainingSchedule,
+                       steps: Int, stopAt: Int, folder: String) throws -> (straight: DistillTrainer, resumed: DistillTrainer) {
+    let straight = try DistillTrainer(teacher: teacher, world: world, options: options)
+    var other = schedule
+    other.checkpointPath = folder + "/straight.h5"
+    try runTraining(straight, steps: steps, schedule: other)
+    let first = try DistillTrainer(teacher: teacher, world: world, options: options)
+    try runTraining(first, steps: stopAt, schedule: schedule)
+    let resumed = try DistillTrainer.resume(from: schedule.checkpointPath!, teacher: teacher, world: world, options: options)
+    try runTraining(resumed, steps: steps, schedule: schedule)
+    #expect(resumed.history.steps == straight.history.steps)
+    for (name, values) in straight.history.metrics {
+        let theirs = resumed.history.metrics[name] ?? []
+        let same = values.count == theirs.count && zip(values, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+        #expect(same, "\(name): \(values) vs \(theirs)")
+    }
+    #expect(straight.student.network.namedParameters().flatMap(\.tensor.scalars) == resumed.student.network.namedParameters().flatMap(\.tensor.scalars))
+    #expect(straight.teachers.loraParameters.flatMap(\.scalars) == resumed.teachers.loraParameters.flatMap(\.scalars))
+    return (straight, resumed)
 }
