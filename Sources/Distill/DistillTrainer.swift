@@ -120,8 +120,8 @@ public final class DistillTrainer: TrainingRun {
     /// The regression warm-up's pairs: noise [N, 3, S, S], teacher samples, captions (made on first use).
     private var regressionPairs: (noise: Tensor, images: Tensor, captions: [String])?
     private var evaluator: SampleEvaluator?
-    /// Reads prompt accuracy at evaluations (default: the shipped classifier beside the teacher's
-    /// encoder, when there is one; nil: not measured).
+    /// Reads prompt accuracy at evaluations (nil: the shipped classifier beside the teacher's
+    /// encoder, looked up at the first evaluation; none when there is no such file).
     public var judge: AttributeClassifier?
 
     /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
@@ -151,7 +151,6 @@ public final class DistillTrainer: TrainingRun {
         loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, beta1: options.beta1, weightDecay: 0)
         ema = try options.studentEMA.map { try ExponentialMovingAverage(parameters: named, decay: $0) }
         generator = RandomGenerator(seed: options.seed)
-        judge = try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side)
     }
 
     /// The two teachers as one network, as the trainer builds them: a copy of `teacher`'s network,
@@ -188,8 +187,9 @@ public final class DistillTrainer: TrainingRun {
         // What the pairs depend on, to tell a cache made for other settings.
         let key = "seed \(options.seed), pairs \(r.pairs), kappa \(r.kappa), steps \(r.samplerSteps), teacher \(try teacherFingerprint())"
         if let cache = r.cachePath, FileManager.default.fileExists(atPath: cache),
-           let file = try? HDF5File(path: cache), (try? file.attribute("regression_pairs"))??.stringValue == key {
-            regressionPairs = (try file.readTensor("noise"), try file.readTensor("images"), try file.readStrings("prompts"))
+           (try? HDF5File(path: cache).attribute("regression_pairs"))??.stringValue == key {
+            let set = try ImageSetFile.load(cache, tensors: ["noise"])
+            regressionPairs = (set.tensors["noise"]!, set.images, set.prompts)
             return regressionPairs!
         }
         var noise: [Tensor] = [], images: [Tensor] = [], captions: [String] = []
@@ -205,12 +205,8 @@ public final class DistillTrainer: TrainingRun {
         }
         regressionPairs = (try Tensor.concat(noise), try Tensor.concat(images), captions)
         if let cache = r.cachePath {
-            try HDF5Writer.write(to: cache) { w in
-                try w.write(regressionPairs!.noise, to: "noise")
-                try w.write(regressionPairs!.images, to: "images")
-                try w.write(strings: captions, to: "prompts")
-                try w.setAttribute("regression_pairs", .string(key))
-            }
+            try ImageSetFile.save(images: regressionPairs!.images, prompts: captions, attributes: ["regression_pairs": .string(key)],
+                                  tensors: ["noise": regressionPairs!.noise], to: cache)
         }
         return regressionPairs!
     }
@@ -312,20 +308,21 @@ public final class DistillTrainer: TrainingRun {
     /// FD, CLIP score, precision and recall of one-step samples for the evaluation captions
     /// (fixed noise: the same images at every evaluation for the same weights).
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount, judge: judge) }
+        if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, world: world, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try withStudentWeights {
             let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
             var metrics = try evaluator.evaluate(images)
             // Does the LoRA teacher track the student? Its denoising loss on the student's samples
             // and on real images, at the same t and noise (lower on the student's: it learned them).
+            // The first 64 evaluation captions: the student's images and the real images drawn for them.
             let n = Swift.min(64, images.shape[0])
-            let real = try world.batch(n, split: .train, start: SampleEvaluator.realStart)
             let generator = RandomGenerator(seed: 99)
             let t = (0..<n).map { _ in generator.integer(below: teacher.schedule.trainSteps) }
-            let noise = try Tensor.randn(real.images.shape, generator: generator)
+            let noise = try Tensor.randn([n] + Array(images.shape.dropFirst()), generator: generator)
             let context = try teacher.context(Array(evaluator.captions.prefix(n)))
-            for (name, x0) in [("lora_fit_student", try images.slice(axis: 0, start: 0, end: n)), ("lora_fit_real", real.images)] {
+            for (name, x0) in [("lora_fit_student", try images.slice(axis: 0, start: 0, end: n)),
+                               ("lora_fit_real", try evaluator.realImages.slice(axis: 0, start: 0, end: n))] {
                 let xt = try teacher.schedule.addNoise(x0: x0, noise: noise, t: t)
                 let eps = try noGrad { try teachers.withLoRA(enabled: true) {
                     try teachers.prediction(xt, timestep: Tensor(t.map(Float.init), shape: [n]), context: context)

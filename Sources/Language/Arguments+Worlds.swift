@@ -116,7 +116,7 @@ extension Arguments {
     /// `shapes-clip-SIDE-attr.h5` (else `shapes-clip-SIDE.h5`).
     func encoder(_ p: String, side: Int) throws -> ShapesCLIP {
         switch self[p] {
-        case .null: return try WorldResources.encoder(at: WorldResources.shipped("shapes-clip", side: side, for: name, parameter: p))
+        case .null: return try WorldResources.encoder(at: WorldResources.shipped(ShapesCLIP.shippedFileNames(side: side), for: name, parameter: p))
         case .string(let path): return try WorldResources.encoder(at: path)
         case .object(let e as EncoderObject): return e.encoder
         case .object(let o as any PipelineCarrier): return o.encoder
@@ -129,7 +129,7 @@ extension Arguments {
     func classifier(_ p: String, side: Int) throws -> AttributeClassifier {
         let classifier: AttributeClassifier
         switch self[p] {
-        case .null: classifier = try WorldResources.classifier(at: WorldResources.shipped("shapes-classifier", side: side, for: name, parameter: p))
+        case .null: classifier = try WorldResources.classifier(at: WorldResources.shipped([AttributeClassifier.shippedFileName(side: side)], for: name, parameter: p))
         case .string(let path): classifier = try WorldResources.classifier(at: path)
         case .object(let c as ClassifierObject): classifier = c.classifier
         default: throw mistake(p, "a classifier (from load) or a classifier checkpoint path")

@@ -150,7 +150,7 @@ extension BuiltinDomain {
             let encoder: ShapesCLIP
             switch args["encoder"] {
             case .null:
-                let path = try WorldResources.shipped("shapes-clip", side: world.side, for: "train_teacher", parameter: "encoder")
+                let path = try WorldResources.shipped(ShapesCLIP.shippedFileNames(side: world.side), for: "train_teacher", parameter: "encoder")
                 (encoder, encoderPath) = (try WorldResources.encoder(at: path), path)
             case .string(let path): (encoder, encoderPath) = (try WorldResources.encoder(at: path), path)
             case .object(let e as EncoderObject): (encoder, encoderPath) = (e.encoder, e.path)

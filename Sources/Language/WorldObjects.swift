@@ -442,20 +442,18 @@ enum WorldResources {
         if !folders.contains(folder) { folders.append(folder) }
     }
 
-    /// Where `NAME-SIDE.h5` is looked for, in order. For the encoder, `shapes-clip-SIDE-attr.h5` (the
-    /// recipe the shipped teachers condition on) comes before the first, contrastive-only one.
-    static func candidates(_ stem: String, side: Int) -> [String] {
+    /// Where the files are looked for, in order (each name in each folder).
+    static func candidates(_ files: [String]) -> [String] {
         lock.lock()
         defer { lock.unlock() }
-        let files = (stem == "shapes-clip" ? ["\(stem)-\(side)-attr.h5"] : []) + ["\(stem)-\(side).h5"]
         return files.flatMap { file in ["Notebooks/checkpoints/\(file)"] + folders.map { ($0 as NSString).appendingPathComponent(file) } }
     }
 
-    /// The first existing shipped checkpoint `NAME-SIDE.h5`; the error names the places looked.
-    static func shipped(_ stem: String, side: Int, for builtin: String, parameter: String) throws -> String {
-        let places = candidates(stem, side: side)
+    /// The first existing shipped checkpoint of `files`; the error names the places looked.
+    static func shipped(_ files: [String], for builtin: String, parameter: String) throws -> String {
+        let places = candidates(files)
         if let found = places.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
-        throw RuntimeError("\(builtin)(): no \(stem)-\(side).h5 found (looked in \(places.joined(separator: ", "))); pass \(parameter): with its path", parameter: parameter)
+        throw RuntimeError("\(builtin)(): no \(files.joined(separator: " or ")) found (looked in \(places.joined(separator: ", "))); pass \(parameter): with its path", parameter: parameter)
     }
 
     /// The attribute classifier at `path`, loaded once.
@@ -483,7 +481,7 @@ enum WorldResources {
         try serialized {
             if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count }) { return e.evaluator }
             // The shipped classifier judges prompt accuracy when it is found; without it, prompt_acc is nan.
-            let judge = try candidates("shapes-classifier", side: encoder.side).first(where: { FileManager.default.fileExists(atPath: $0) })
+            let judge = try candidates([AttributeClassifier.shippedFileName(side: encoder.side)]).first(where: { FileManager.default.fileExists(atPath: $0) })
                 .map { try classifier(at: $0) }
             let evaluator = try SampleEvaluator(encoder: encoder, world: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge)
             evaluators.append((encoder, count, evaluator))

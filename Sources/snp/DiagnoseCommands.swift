@@ -24,8 +24,7 @@ func diagnoseCommand(_ words: [String]) throws -> Int32 {
     try args.finish(positionalCount: 0...0)
     let teacher = try WorldTeacher.load(teacherPath)
     let world = try ShapesWorld(side: teacher.side)
-    let judge = try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side)
-    let evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: count, judge: judge)
+    let evaluator = try SampleEvaluator(teacher: teacher, world: world, count: count)
     let schedule = teacher.schedule
 
     print("## 1. The teacher's denoising error by t (\(count) held-out real images, conditioned on their captions)\n")
@@ -97,5 +96,3 @@ func diagnoseCommand(_ words: [String]) throws -> Int32 {
 }
 
 private func rms(_ x: Tensor) throws -> Double { Double(try x.square().mean().sqrt().item()) }
-
-private func percent(_ x: Double?) -> String { x.map { $0.isNaN ? "—" : String(format: "%.1f %%", 100 * $0) } ?? "—" }

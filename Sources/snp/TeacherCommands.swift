@@ -84,7 +84,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
                                              "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves"])
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
-    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/shapes-clip-16-attr.h5"
+    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/" + ShapesCLIP.shippedFileNames(side: 16)[0]
     let steps = try args.integer("steps", 4000, minimum: 1)
     var options = TeacherTrainingOptions()
     options.batchSize = try args.integer("batch", 32, minimum: 1)
@@ -218,11 +218,11 @@ func evalCommand(_ words: [String]) throws -> Int32 {
 
     let student = try studentPath.map { try OneStepStudent.load($0) }
     let pipeline = try student?.pipeline ?? WorldTeacher.load(teacherPath!)
-    let judge = try classifierPath.map { try AttributeClassifier.load($0) } ?? AttributeClassifier.beside(pipeline.encoderPath, side: pipeline.side)
-    if judge == nil { print("no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured") }
     let world = try ShapesWorld(side: pipeline.side, seed: 0)
-    let evaluator = try SampleEvaluator(encoder: pipeline.encoder, world: world, count: count, judge: judge)
-    let heldOut = try judge.map { _ in try SampleEvaluator(encoder: pipeline.encoder, world: world, count: count, judge: judge, split: .test) }
+    let evaluator = try SampleEvaluator(teacher: pipeline, world: world, count: count, judge: classifierPath.map { try AttributeClassifier.load($0) })
+    let judge = evaluator.judge
+    if judge == nil { print("no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured") }
+    let heldOut = try judge.map { try SampleEvaluator(teacher: pipeline, world: world, count: count, judge: $0, split: .test) }
 
     /// (label, images for the training-distribution captions, images for the held-out captions)
     var rows: [(label: String, generate: (SampleEvaluator) throws -> Tensor)] = []
@@ -249,7 +249,6 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     print(header + " seconds |")
     print("|---|" + String(repeating: "---:|", count: header.filter { $0 == "|" }.count - 1))
     var records: [[String: Any]] = []
-    func percent(_ x: Double?) -> String { x.map { $0.isNaN ? "—" : String(format: "%.1f %%", 100 * $0) } ?? "—" }
     for row in rows {
         let start = Date()
         let m = try evaluator.evaluate(row.generate(evaluator))
@@ -276,3 +275,6 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     }
     return ExitCode.ok
 }
+
+/// A share as "12.3 %", "—" when unmeasured (nil or NaN).
+func percent(_ x: Double?) -> String { x.map { $0.isNaN ? "—" : String(format: "%.1f %%", 100 * $0) } ?? "—" }

@@ -11,7 +11,7 @@ import Testing
             let images = sample([3, 3, 4, 4], seed: 5)
             let prompts = ["a red circle", "", "ein grünes Dreieck ✓"]
             try ImageSetFile.save(images: images, prompts: prompts, attributes: ["seed": .int(7)], to: path)
-            let (read, readPrompts) = try ImageSetFile.load(path)
+            let (read, readPrompts, _) = try ImageSetFile.load(path)
             expectIdentical(read, images, "images")
             #expect(readPrompts == prompts)
             let file = try HDF5File(path: path)

@@ -35,17 +35,13 @@ public func promptAccuracy(predicted: [ShapeAttributes], prompts: [String]) thro
     var right = [ShapeAttributes.Kind: Int](), named = [ShapeAttributes.Kind: Int]()
     var allRight = 0, namingAny = 0
     for (p, prompt) in zip(predicted, prompts) {
-        let stated = CaptionGrammar.parse(prompt)
-        let wanted: [(ShapeAttributes.Kind, String?)] = [(.shape, stated.shape?.rawValue), (.colour, stated.colour?.rawValue),
-                                                         (.size, stated.size?.rawValue), (.position, stated.position?.rawValue),
-                                                         (.background, stated.background?.rawValue)]
-        var every = true, any = false
-        for case let (kind, value?) in wanted {
-            any = true
+        let wanted = CaptionGrammar.namedValues(prompt)
+        var every = true
+        for (kind, value) in wanted {
             named[kind, default: 0] += 1
             if p.value(of: kind) == value { right[kind, default: 0] += 1 } else { every = false }
         }
-        if any {
+        if !wanted.isEmpty {
             namingAny += 1
             if every { allRight += 1 }
         }
@@ -73,12 +69,15 @@ extension AttributeClassifier {
         return try Diffusion.promptAccuracy(predicted: predicted, prompts: prompts)
     }
 
+    /// The shipped classifier's file name for `side`.
+    public static func shippedFileName(side: Int) -> String { "shapes-classifier-\(side).h5" }
+
     /// The shipped classifier for `side` beside a checkpoint (`shapes-classifier-SIDE.h5` in the
     /// same folder as `path`, as the shipped encoder and classifiers lie), or nil when there is none.
     public static func beside(_ path: String?, side: Int) throws -> AttributeClassifier? {
         guard let path else { return nil }
         let folder = (path as NSString).deletingLastPathComponent
-        let candidate = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("shapes-classifier-\(side).h5")
+        let candidate = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(shippedFileName(side: side))
         guard FileManager.default.fileExists(atPath: candidate) else { return nil }
         return try load(candidate)
     }

@@ -13,7 +13,8 @@ public final class SampleEvaluator {
     public let encoder: ShapesCLIP
     /// The real images' captions: generate one image for each, in order.
     public let captions: [String]
-    /// Features [N, 128] of the real images.
+    /// The real images [N, 3, side, side] (captioned by `captions`) and their features [N, 128].
+    public let realImages: Tensor
     public let realFeatures: Tensor
     /// The first index of the real images in the world's training split.
     public static let realStart = 1 << 30
@@ -37,8 +38,17 @@ public final class SampleEvaluator {
         self.judge = judge
         let real = try world.batch(count, split: split, start: Self.realStart)
         captions = real.captions
+        realImages = real.images
         realFeatures = try Self.features(encoder, real.images)
         realHighFrequency = try meanAbsoluteLaplacian(real.images)
+    }
+
+    /// An evaluator in `teacher`'s encoder's feature space, judged by `judge` or, when nil, by the
+    /// shipped classifier beside the teacher's encoder (none when there is no such file).
+    public convenience init(teacher: WorldTeacher, world: ShapesWorld, count: Int, judge: AttributeClassifier? = nil,
+                            split: ShapesWorld.Split = .train) throws {
+        try self.init(encoder: teacher.encoder, world: world, count: count,
+                      judge: judge ?? AttributeClassifier.beside(teacher.encoderPath, side: teacher.side), split: split)
     }
 
     /// Image features in batches of 256, without gradient.

@@ -56,8 +56,8 @@ public final class TeacherTrainer: TrainingRun {
     let schedule: CosineSchedule
     let parameters: [(name: String, tensor: Tensor)]
     private var evaluator: SampleEvaluator?
-    /// Reads prompt accuracy at evaluations (default: the shipped classifier beside the teacher's
-    /// encoder, when there is one; nil: not measured).
+    /// Reads prompt accuracy at evaluations (nil: the shipped classifier beside the teacher's
+    /// encoder, looked up at the first evaluation; none when there is no such file).
     public var judge: AttributeClassifier?
 
     public init(teacher: WorldTeacher, world: ShapesWorld, options: TeacherTrainingOptions = TeacherTrainingOptions()) throws {
@@ -72,7 +72,6 @@ public final class TeacherTrainer: TrainingRun {
         optimizer = try AdamW(parameters: parameters.map(\.tensor), learningRate: options.learningRate, weightDecay: options.weightDecay)
         ema = try ExponentialMovingAverage(parameters: parameters, decay: options.emaDecay)
         generator = RandomGenerator(seed: options.seed)
-        judge = try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side)
         schedule = CosineSchedule(rate: options.learningRate, totalSteps: options.totalSteps, warmupSteps: options.warmupSteps)
     }
 
@@ -109,7 +108,7 @@ public final class TeacherTrainer: TrainingRun {
     /// `evalSteps` steps, κ = `evalKappa`) against `evalCount` held-out real images. Uses its own
     /// fixed-seed generator, so evaluating does not change training.
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(encoder: teacher.encoder, world: world, count: options.evalCount, judge: judge) }
+        if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, world: world, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try ema.withAveragedWeights {
             let images = try teacher.sample(prompts: evaluator.captions, kappa: options.evalKappa, steps: options.evalSteps,

@@ -67,16 +67,12 @@ final class ShapesCLIPAttributeHeads: Module {
 }
 
 extension CaptionGrammar {
-    /// The attribute kinds a caption names.
-    public static func mentionedKinds(_ caption: String) -> Set<ShapeAttributes.Kind> {
+    /// The attribute values a caption names, by kind ("a small red circle": shape, colour, size).
+    public static func namedValues(_ caption: String) -> [ShapeAttributes.Kind: String] {
         let p = parse(caption)
-        var kinds = Set<ShapeAttributes.Kind>()
-        if p.shape != nil { kinds.insert(.shape) }
-        if p.colour != nil { kinds.insert(.colour) }
-        if p.size != nil { kinds.insert(.size) }
-        if p.position != nil { kinds.insert(.position) }
-        if p.background != nil { kinds.insert(.background) }
-        return kinds
+        let values: [(ShapeAttributes.Kind, String?)] = [(.shape, p.shape?.rawValue), (.colour, p.colour?.rawValue), (.size, p.size?.rawValue),
+                                                         (.position, p.position?.rawValue), (.background, p.background?.rawValue)]
+        return Dictionary(uniqueKeysWithValues: values.compactMap { kind, value in value.map { (kind, $0) } })
     }
 
     /// The template a caption was written in.
@@ -90,7 +86,7 @@ extension CaptionGrammar {
 
     /// `caption` (of an image with `attributes`) with its colour left out, in the same template.
     public static func withoutColour(_ caption: String, _ attributes: ShapeAttributes) -> String {
-        self.caption(attributes, mentioning: mentionedKinds(caption).subtracting([.colour]), template: template(of: caption))
+        self.caption(attributes, mentioning: Set(namedValues(caption).keys).subtracting([.colour]), template: template(of: caption))
     }
 }
 
@@ -120,30 +116,28 @@ extension ShapesCLIP {
         defer { eval() }
         return try trained.trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in
             let batch = try world.batch(batchSize, split: .train, start: step * batchSize)
+            let b = batch.captions.count
             var images = batch.images, captions = batch.captions
-            var gray: Tensor?
             if recipe.grayscalePairs {
-                gray = try Self.grayscale(batch.images)
-                images = try Tensor.concat([images, gray!])
+                images = try Tensor.concat([images, Self.grayscale(batch.images)])
                 captions += zip(batch.captions, batch.attributes).map { CaptionGrammar.withoutColour($0, $1) }
             }
-            var loss = try contrastiveLoss(images, captions)
+            // Each tower runs once: its outputs feed both the contrastive loss and the heads.
+            let features = try imageFeatures(images), pooled = try pooledText(captions)
+            var loss = try contrastiveLoss(imageEmbeddings: normalize(imageProjection(features)),
+                                           textEmbeddings: normalize(textProjection(pooled)), captions)
             guard recipe.attributeWeight > 0 else { return loss }
-            let named = batch.captions.map(CaptionGrammar.mentionedKinds)
-            var terms: [Tensor] = []
-            if let text = try ShapesCLIPAttributeHeads.loss(heads.textHead(pooledText(batch.captions)), batch.attributes,
-                                                            kinds: Set(ShapeAttributes.Kind.allCases), known: { named[$0].contains($1) }) {
-                terms.append(text)
-            }
-            let imageLogits = try heads.imageHead(imageFeatures(batch.images))
-            if let colour = try ShapesCLIPAttributeHeads.loss(imageLogits, batch.attributes, kinds: [.colour], known: { _, _ in true }) {
-                terms.append(colour)
-            }
-            let rest = Set(ShapeAttributes.Kind.allCases).subtracting([.colour])
-            let restLogits = try gray.map { try heads.imageHead(imageFeatures($0)) } ?? imageLogits
-            if let other = try ShapesCLIPAttributeHeads.loss(restLogits, batch.attributes, kinds: rest, known: { _, _ in true }) {
-                terms.append(other)
-            }
+            let named = batch.captions.map { CaptionGrammar.namedValues($0) }
+            let all = Set(ShapeAttributes.Kind.allCases), rest = all.subtracting([.colour])
+            let colourLogits = try heads.imageHead(features.slice(axis: 0, start: 0, end: b))
+            // Every kind but colour is read from the grayscale half when there is one.
+            let restLogits = recipe.grayscalePairs ? try heads.imageHead(features.slice(axis: 0, start: b, end: 2 * b)) : colourLogits
+            let terms = [
+                try ShapesCLIPAttributeHeads.loss(heads.textHead(pooled.slice(axis: 0, start: 0, end: b)), batch.attributes,
+                                                  kinds: all, known: { named[$0][$1] != nil }),
+                try ShapesCLIPAttributeHeads.loss(colourLogits, batch.attributes, kinds: [.colour], known: { _, _ in true }),
+                try ShapesCLIPAttributeHeads.loss(restLogits, batch.attributes, kinds: rest, known: { _, _ in true }),
+            ].compactMap { $0 }
             for term in terms { loss = try loss + term * recipe.attributeWeight }
             return loss
         }, afterStep: {

@@ -87,7 +87,13 @@ public final class ShapesCLIP: Module {
     /// caption identical to an image's own counted as a positive (the world's captions repeat —
     /// "a photo of a shape" — and treating a repeat as a negative gives conflicting targets).
     public func contrastiveLoss(_ images: Tensor, _ captions: [String]) throws -> Tensor {
-        let logits = try Tensor.matmul(encodeImage(images), encodeText(captions), transposeB: true) * logitScale.exp()
+        try contrastiveLoss(imageEmbeddings: encodeImage(images), textEmbeddings: encodeText(captions), captions)
+    }
+
+    /// The same loss from unit-length embeddings [B, width] already computed (training reuses the
+    /// towers' outputs for its attribute heads).
+    func contrastiveLoss(imageEmbeddings: Tensor, textEmbeddings: Tensor, _ captions: [String]) throws -> Tensor {
+        let logits = try Tensor.matmul(imageEmbeddings, textEmbeddings, transposeB: true) * logitScale.exp()
         let n = captions.count
         var weights = [Float](repeating: 0, count: n * n)
         for i in 0..<n {
@@ -119,6 +125,10 @@ public final class ShapesCLIP: Module {
         }
         return result
     }
+
+    /// The shipped encoder files for `side`, preferred first: the default recipe's
+    /// (`shapes-clip-SIDE-attr.h5`), then the first, contrastive-only one, kept so older teachers load.
+    public static func shippedFileNames(side: Int) -> [String] { ["shapes-clip-\(side)-attr.h5", "shapes-clip-\(side).h5"] }
 
     /// Saves the weights (architecture `ShapesCLIP`, config with side and width).
     public func save(to path: String) throws {
