@@ -19,6 +19,9 @@ let helpDetails: [String: String] = [
       --run PATH             the resumable run checkpoint (default OUT with .run.h5); written at
                              every --checkpoint-every, at the end, and on Ctrl-C
       --resume               continue the run in --run instead of starting afresh
+      --init PATH            start from a trained teacher's weights (a fresh optimizer, schedule and EMA;
+                             its kind and encoder are the teacher's): a longer run after the first one's
+                             run checkpoint is gone
       --grid PNG             a grid of samples at the end; --curves PNG the loss/FD curves
     Ctrl-C stops at the end of the current step and writes the run checkpoint (exit 130).
     """,
@@ -81,10 +84,15 @@ let helpDetails: [String: String] = [
 /// `snp train-teacher`: see `helpDetails`.
 func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     var args = try Arguments(words, valued: ["kind", "encoder", "steps", "batch", "lr", "ema", "warmup", "seed", "log-every",
-                                             "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves"])
+                                             "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves", "init"])
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
-    let encoderPath = args.value("encoder") ?? "Notebooks/checkpoints/" + ShapesCLIP.shippedFileNames(side: 16)[0]
+    let explicitEncoder = args.value("encoder")
+    var encoderPath = explicitEncoder ?? "Notebooks/checkpoints/" + ShapesCLIP.shippedFileNames(side: 16)[0]
+    if explicitEncoder == nil, let initPath = args.value("init") {
+        // A warm start is conditioned on its teacher's own encoder.
+        encoderPath = try WorldTeacher.load(initPath).encoderPath ?? encoderPath
+    }
     let steps = try args.integer("steps", 4000, minimum: 1)
     var options = TeacherTrainingOptions()
     options.batchSize = try args.integer("batch", 32, minimum: 1)
@@ -101,6 +109,8 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     let runPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
     schedule.checkpointPath = runPath
     let resume = args.flag("resume")
+    let initPath = args.value("init")
+    if resume, initPath != nil { throw UsageError(message: "--init starts a new run from a teacher's weights; it cannot be combined with --resume") }
     let gridPath = args.value("grid"), curvesPath = args.value("curves")
     try args.finish(positionalCount: 0...0)
 
@@ -113,6 +123,15 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
             throw UsageError(message: "--resume: \(runPath) trains a \(trainer.teacher.kind.rawValue) teacher, not a \(kind.rawValue)")
         }
         print("resuming \(runPath) at step \(trainer.step)")
+    } else if let initPath {
+        let teacher = try WorldTeacher.load(initPath)
+        guard teacher.kind == kind else { throw UsageError(message: "--init: \(initPath) is a \(teacher.kind.rawValue) teacher, not a \(kind.rawValue)") }
+        if explicitEncoder != nil, let own = teacher.encoderPath,
+           URL(fileURLWithPath: own).standardizedFileURL != URL(fileURLWithPath: encoderPath).standardizedFileURL {
+            throw UsageError(message: "--init: \(initPath) is conditioned on \(own), not on --encoder \(encoderPath)")
+        }
+        print("starting from the weights of \(initPath)")
+        trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     } else {
         let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed)
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
