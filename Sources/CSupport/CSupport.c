@@ -22,6 +22,7 @@ size_t snp_resident_bytes(void) {
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 
@@ -39,6 +40,11 @@ void snp_install_interrupt_handler(void) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;
     sigaction(SIGINT, &action, NULL);
+    // A parent may have started us with SIGINT blocked (the mask survives exec): unblock it here.
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, NULL);
 }
 
 void snp_remove_interrupt_handler(void) {
@@ -52,3 +58,16 @@ void snp_remove_interrupt_handler(void) {
 int snp_interrupt_count(void) { return interrupt_count; }
 
 void snp_interrupt_set(int count) { interrupt_count = count; }
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+int snp_die_with_parent(int parent) {
+#if defined(__linux__)
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;
+#endif
+    // The parent may have died before the request was made: then it is already gone.
+    if (getppid() != (pid_t)parent) raise(SIGTERM);
+    return 0;
+}

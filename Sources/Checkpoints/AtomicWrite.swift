@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Writes that either complete or leave the destination as it was: the content goes to a
@@ -29,6 +30,7 @@ enum AtomicWrite {
             guard rename(temporary, destination) == 0 else {
                 throw CheckpointError.writeFailed(path: destination, reason: "rename failed: \(errnoText())")
             }
+            FileAccessLog.wrote(destination)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
@@ -61,6 +63,7 @@ enum AtomicWrite {
                 try? manager.removeItem(atPath: temporary)
                 throw CheckpointError.writeFailed(path: destination, reason: "rename failed: \(reason)")
             }
+            FileAccessLog.wrote(destination)
             return
         }
         guard isDirectory.boolValue else {
@@ -80,6 +83,7 @@ enum AtomicWrite {
             throw CheckpointError.writeFailed(path: destination, reason: "rename failed: \(reason)")
         }
         try? manager.removeItem(atPath: old)
+        FileAccessLog.wrote(destination)
     }
 
     /// The destination's folder must exist: a clear error instead of libhdf5's.

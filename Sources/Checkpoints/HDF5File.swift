@@ -1,4 +1,5 @@
 import CHDF5
+import Engine
 import Foundation
 
 /// A read-only HDF5 file: list its datasets and groups, read datasets as tensors or integers
@@ -36,6 +37,7 @@ public final class HDF5File {
             throw CheckpointError.corruptFile(path: path, reason: HDF5Library.failure("libhdf5 cannot open it"))
         }
         file = id
+        FileAccessLog.read(path)
     }
 
     deinit { H5Fclose(file) }

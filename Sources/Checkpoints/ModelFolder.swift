@@ -55,6 +55,7 @@ public struct ModelFolder {
         guard isDirectory.boolValue, let configData = manager.contents(atPath: configPath) else {
             throw CheckpointError.missingConfig(folder: path)
         }
+        FileAccessLog.read(configPath)
         config = String(decoding: configData, as: UTF8.self)
         let parsed = try Checkpoint.parseConfig(config, source: configPath)
         if let name = parsed["_class_name"] as? String {

@@ -68,6 +68,7 @@ public final class SafetensorsFile {
             throw CheckpointError.fileNotFound(path: path)
         }
         descriptor = open(path, O_RDONLY)
+        FileAccessLog.read(path)
         guard descriptor >= 0 else { throw CheckpointError.readFailed(path: path, name: "header", reason: errnoText()) }
         do {
             var status = stat()

@@ -16,4 +16,7 @@ public enum Interruption {
     public static func clear() { snp_interrupt_set(0) }
     /// Requests a stop as Ctrl-C would (tests; a front end's own stop button).
     public static func request() { snp_interrupt_set(snp_interrupt_count() + 1) }
+    /// Ends this process (SIGTERM) when process `parent` dies, as a batch runner's jobs must: an
+    /// orphaned job would go on running with nobody to time it out or record it.
+    public static func endWithParent(_ parent: Int32) { _ = snp_die_with_parent(parent) }
 }

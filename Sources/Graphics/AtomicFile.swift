@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Writes that either complete or leave the destination as it was (the same scheme as
@@ -18,6 +19,7 @@ enum AtomicFile {
             guard rename(temporary, path) == 0 else {
                 throw GraphicsError.writeFailed(path: path, reason: "rename failed: \(errnoText())")
             }
+            FileAccessLog.wrote(path)
         } catch {
             unlink(temporary)
             throw error

@@ -1,4 +1,5 @@
 import CPNG
+import Engine
 import Foundation
 
 /// PNG files through libpng's simplified API (`png_image_*`), 8-bit sRGB RGB or RGBA.
@@ -32,6 +33,7 @@ public enum PNG {
               let data = FileManager.default.contents(atPath: path) else {
             throw GraphicsError.fileNotFound(path: path)
         }
+        FileAccessLog.read(path)
         return try decode([UInt8](data), name: path)
     }
 

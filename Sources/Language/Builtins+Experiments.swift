@@ -8,25 +8,13 @@ extension BuiltinDomain {
                 doc: "Calls `f` with keyword arguments for every combination of the lists in `over` (the first field varies slowest) and collects a table: the arguments, then the fields of the record `f` returns (a number becomes the column `value`). A progress line per point goes to stderr. A point that fails is kept with its message in an `error` column and the sweep goes on; Ctrl-C stops it.",
                 example: "let t = sweep(fn(kappa_max, alpha) { {fd: kappa_max * alpha} }, over: {kappa_max: [2, 3, 4], alpha: [0, 0.5]})\nt.save(\"sweep.csv\")") { args in
             let f = try args.function("f")
-            let over = try args.record("over")
-            let axes = try over.fields.map { field -> (String, [Value]) in
-                switch field.value {
-                case .list(let items): return (field.key, items)
-                case .range(let r): return (field.key, try r.values())
-                default: return (field.key, [field.value])
-                }
-            }
-            let total = axes.reduce(1) { $0 * $1.1.count }
-            let table = Table(columns: axes.map(\.0))
+            let grid = try SweepGrid(try args.record("over"))
+            let total = grid.count
+            let table = Table(columns: grid.axes.map(\.name))
             var failures = 0
             for index in 0..<total {
-                var point = Record(), rest = index
-                for (name, values) in axes.reversed() {
-                    point[name] = values[rest % values.count]
-                    rest /= values.count
-                }
-                point = Record(axes.map { ($0.0, point[$0.0] ?? .null) })
-                let label = point.fields.map { "\($0.key)=\($0.value.summary)" }.joined(separator: " ")
+                let point = grid.point(index)
+                let label = SweepGrid.label(point)
                 let start = Date()
                 var row = point
                 do {
@@ -47,7 +35,51 @@ extension BuiltinDomain {
             if failures > 0 { args.interpreter.diagnostics("sweep: \(failures) of \(total) points failed\n") }
             return .object(table)
         },
+        Builtin("result", "fields",
+                doc: "Records what the script found: the fields of `fields` (numbers, strings, bools, nil, one-element tensors, lists and records of these) are merged into the script's result record, which `snp batch` shows in its report and `job.json`. Under a batch (or whenever the environment variable `SNP_RESULT` names a file) the whole record is rewritten there as JSON at every call; otherwise it is only kept. Returns the merged record.",
+                example: "result({fd: 12.5, kappa: 3})\nresult({note: \"converged\"})") { args in
+            let fields = try args.record("fields")
+            var merged = args.interpreter.result
+            for (key, value) in fields.fields {
+                merged[key] = try resultCell(value, path: key)
+            }
+            if let path = ProcessInfo.processInfo.environment["SNP_RESULT"], !path.isEmpty {
+                let data = try JSONSerialization.data(withJSONObject: jsonObject(.record(merged)), options: [.prettyPrinted, .sortedKeys])
+                do {
+                    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+                } catch {
+                    throw RuntimeError("result(): cannot write \(path) (SNP_RESULT): \(error.localizedDescription)")
+                }
+            }
+            args.interpreter.result = merged
+            return .record(merged)
+        },
     ])
+}
+
+/// A result field checked and simplified: one-element tensors become numbers; anything without
+/// a JSON form is an error naming the field.
+private func resultCell(_ v: Value, path: String) throws -> Value {
+    switch v {
+    case .number, .string, .bool, .null: return v
+    case .tensor(let t) where t.count == 1: return .from(t.scalars[0])
+    case .list(let items): return .list(try items.enumerated().map { try resultCell($0.element, path: "\(path)[\($0.offset)]") })
+    case .record(let r): return .record(Record(try r.fields.map { ($0.key, try resultCell($0.value, path: "\(path).\($0.key)")) }))
+    default:
+        throw RuntimeError("result(): field '\(path)' is a \(v.typeName); give numbers, strings, bools or lists and records of them (a tensor with one element, or item(t))", parameter: "fields")
+    }
+}
+
+/// The JSON form of a checked result value (non-finite numbers as the strings "nan", "inf", "-inf").
+private func jsonObject(_ v: Value) -> Any {
+    switch v {
+    case .number(let x): return x.isFinite ? x as Any : formatNumber(x) as Any
+    case .string(let s): return s
+    case .bool(let b): return b
+    case .list(let items): return items.map(jsonObject)
+    case .record(let r): return Dictionary(uniqueKeysWithValues: r.fields.map { ($0.key, jsonObject($0.value)) })
+    default: return NSNull()
+    }
 }
 
 /// A result field as a table cell: one-element tensors become numbers.

@@ -18,6 +18,8 @@ public final class Interpreter {
     public var pictureDirectory: String
     /// Every PNG a builtin wrote, in order (paths as written).
     public private(set) var pictures: [String] = []
+    /// What the script reported with `result(…)`, fields merged in call order.
+    public internal(set) var result = Record()
     /// Calls nested deeper than this are an error (runaway recursion).
     public var maximumCallDepth = 1000
 
@@ -29,7 +31,9 @@ public final class Interpreter {
     ///   - arguments: the script's extra words, bound to `args`.
     public init(registry: BuiltinRegistry = .standard(), arguments: [String] = []) {
         self.registry = registry
-        pictureDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("snp-pictures-\(getpid())").path
+        // SNP_PICTURE_DIR: where a batch runner wants a job's unnamed pictures.
+        pictureDirectory = ProcessInfo.processInfo.environment["SNP_PICTURE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("snp-pictures-\(getpid())").path
         globals.define("args", .list(arguments.map { .string($0) }))
     }
 

@@ -46,6 +46,8 @@ extension Builtins {
     | command | what it does |
     |---|---|
     | `snp run FILE.snp [ARGS…]`, `snp FILE.snp [ARGS…]` | runs a script; `args` holds the extra words as strings |
+    | `snp run --let NAME=EXPR… FILE.snp` | binds each NAME to the value of EXPR before the script runs (how a sweep point reaches its job) |
+    | `snp batch FILE.snp… \\| DIR [--jobs N] [--out DIR]` | runs many scripts, each its own process, resumable, with one report (Docs/batch.md); a script with a `#% sweep {alpha: [0, 0.5]}` line is one job per grid point |
     | `snp -e CODE [ARGS…]` | runs the code given on the command line |
     | `snp - [ARGS…]` | runs standard input |
     | `snp check FILE…` | parses only: reports syntax errors |

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Rows of named columns, as `sweep` makes them: prints aligned, saves as CSV or Markdown,
@@ -117,6 +118,7 @@ public final class Table: IterableObject {
         }
         do {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
+            FileAccessLog.wrote(path)
         } catch {
             throw RuntimeError("table.save(): cannot write \(path): \(error.localizedDescription)", parameter: "path")
         }

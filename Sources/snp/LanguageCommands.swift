@@ -26,11 +26,27 @@ func languageInvocation(_ arguments: [String]) -> Int32? {
     }
 }
 
-/// `snp run [-i] FILE.snp [ARGS…]`.
+/// `snp run [--let NAME=EXPR]… [-i] FILE.snp [ARGS…]`.
 func runCommand(_ words: [String]) throws -> Int32 {
-    if words.first == "-i" { return languageInvocation(words) ?? ExitCode.usage }
-    guard let path = words.first else { throw UsageError(message: "usage: snp run [-i] FILE.snp [ARGS…]") }
-    return runFile(path, arguments: Array(words.dropFirst()))
+    var rest = words[...], bindings: [(name: String, expression: String)] = []
+    while rest.first == "--let" {
+        rest.removeFirst()
+        guard let binding = rest.popFirst(), let equals = binding.firstIndex(of: "=") else {
+            throw UsageError(message: "--let needs NAME=EXPR, e.g. --let alpha=0.5")
+        }
+        let name = String(binding[..<equals])
+        guard let first = name.unicodeScalars.first, CharacterSet.letters.union(["_"]).contains(first),
+              name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.union(["_"]).contains($0) }) else {
+            throw UsageError(message: "--let \(binding): '\(name)' is not a variable name")
+        }
+        bindings.append((name, String(binding[binding.index(after: equals)...])))
+    }
+    if rest.first == "-i" {
+        guard bindings.isEmpty else { throw UsageError(message: "--let cannot be combined with -i") }
+        return languageInvocation(Array(rest)) ?? ExitCode.usage
+    }
+    guard let path = rest.first else { throw UsageError(message: "usage: snp run [--let NAME=EXPR]… [-i] FILE.snp [ARGS…]") }
+    return runFile(path, arguments: Array(rest.dropFirst()), bindings: bindings)
 }
 
 /// `snp check FILE…`: parses each file; syntax errors to stderr, exit 65 if any.
@@ -98,17 +114,21 @@ func helpLanguageCommand(_ words: [String]) throws -> Int32 {
 
 // MARK: - Running
 
-private func runFile(_ path: String, arguments: [String]) -> Int32 {
+private func runFile(_ path: String, arguments: [String], bindings: [(name: String, expression: String)] = []) -> Int32 {
     guard let text = readText(path) else { return ExitCode.ioError }
-    return runScript(text, name: path, arguments: arguments)
+    return runScript(text, name: path, arguments: arguments, bindings: bindings)
 }
 
-/// Runs a whole script; Ctrl-C stops it at a safe point (exit 130).
-private func runScript(_ text: String, name: String, arguments: [String]) -> Int32 {
+/// Runs a whole script, after binding each `--let NAME=EXPR` as a global; Ctrl-C stops it at a
+/// safe point (exit 130).
+private func runScript(_ text: String, name: String, arguments: [String], bindings: [(name: String, expression: String)] = []) -> Int32 {
     let interpreter = Interpreter(arguments: arguments)
     Interruption.installHandler()
     defer { Interruption.removeHandler() }
     do {
+        for binding in bindings {
+            try interpreter.run("let \(binding.name) = (\(binding.expression))", name: "--let \(binding.name)")
+        }
         try interpreter.run(text, name: name)
         return ExitCode.ok
     } catch let error as LanguageError {

@@ -7,6 +7,28 @@ import Graphics
 
 /// Longer help for `snp COMMAND --help`, by command.
 let helpDetails: [String: String] = [
+    "batch": """
+    Runs each script as its own process (a crash or an exit code stays that job's), at most
+    --jobs at a time, SNP_THREADS split so the jobs do not oversubscribe the cores.
+      FILE.snp… | DIR        scripts, or every .snp file in a folder (sorted); a script with a line
+                             `#% sweep {alpha: [0, 0.5], kappa_max: 2...4}` is one job per grid point,
+                             the point's values bound as variables (snp run --let alpha=0.5 …)
+      --sweep FILE.snp       the same, and an error when FILE has no `#% sweep` line
+      --jobs N               jobs at once (default 1); --threads-per-job N (default cores / jobs)
+      --out DIR              where each job's folder (log.txt, job.json, result.json, pictures/) and
+                             report.md and status.json go (default batch-out)
+      --timeout SECONDS      a job running longer gets SIGTERM, then SIGKILL 5 s later
+      --force                rerun jobs that finished before with the same script, arguments and inputs
+                             (content hashes of the files they read); otherwise those are skipped
+      --json                 the final status as JSON on stdout instead of the summary
+      --emit-slurm FILE.sh   write a Slurm job array (one task per job) instead of running
+      --task K               run only job K (what each array task does); --report-only rebuilds the report
+      --args WORD…           the rest of the line goes to every script as `args`
+    A script reports what it found with result({fd: 12.5, …}): its fields are columns of the report.
+    Ctrl-C: no new jobs start and the running ones finish; a second Ctrl-C stops them at their next
+    safe point (SIGINT; killed after 10 s). Run the same command again to continue where it stopped.
+    Exit status: 0 when every job passed, 1 when any failed (they are listed), 130 after Ctrl-C.
+    """,
     "train-teacher": """
     Trains a tiny multi-step teacher of the shapes world (eq. 3: ε-prediction MSE, prompt dropout 0.1,
     AdamW with warm-up + cosine decay, EMA of the weights, gradient clipping at 1).

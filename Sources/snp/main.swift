@@ -3,4 +3,5 @@ import Engine
 import Foundation
 
 BLASKernels.selectFastKernels()
+if let parent = ProcessInfo.processInfo.environment["SNP_BATCH_PARENT"].flatMap(Int32.init) { Interruption.endWithParent(parent) }
 exit(SnpCommand.main(Array(CommandLine.arguments.dropFirst())))

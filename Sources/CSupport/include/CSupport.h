@@ -17,3 +17,7 @@ void snp_remove_interrupt_handler(void);
 int snp_interrupt_count(void);
 /// Sets the count (0 clears; tests and the REPL's own key handling set it directly).
 void snp_interrupt_set(int count);
+
+/// Asks for SIGTERM when the parent process dies (Linux prctl PR_SET_PDEATHSIG), and raises it now
+/// if the parent is no longer `parent`: a batch job never outlives its runner. -1 if refused.
+int snp_die_with_parent(int parent);

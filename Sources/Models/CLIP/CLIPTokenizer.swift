@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// OpenAI CLIP's byte-level BPE tokenizer, reading `vocab.json` and `merges.txt`, giving the same
@@ -55,6 +56,8 @@ public final class CLIPTokenizer {
                 let parts = line.split(separator: " ")
                 return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
             }
+        FileAccessLog.read(vocabPath)
+        FileAccessLog.read(mergesPath)
         try self.init(vocabulary: dict, merges: merges)
     }
 
