@@ -17,6 +17,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case typeMismatch(path: String, name: String, expected: String, actual: String)
     /// A dataset stored with a compression filter that this libhdf5 does not have.
     case missingFilter(path: String, name: String, filter: String)
+    /// A dataset whose values do not match the checksum Snoopi stored with it: the file was damaged.
+    case checksumMismatch(path: String, name: String)
     /// libhdf5 or the file system refused a read.
     case readFailed(path: String, name: String, reason: String)
     /// Writing or renaming into place failed; the destination was left as it was.
@@ -56,6 +58,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): '\(name)' holds \(actual), expected \(expected)"
         case let .missingFilter(path, name, filter):
             return "\(path): '\(name)' is compressed with \(filter), which this libhdf5 does not have"
+        case let .checksumMismatch(path, name):
+            return "\(path): tensor '\(name)' does not match its checksum: the file is damaged (restore it or re-download it)"
         case let .readFailed(path, name, reason):
             return "\(path): reading '\(name)' failed: \(reason)"
         case let .writeFailed(path, reason):

@@ -19,19 +19,24 @@ extension HDF5File {
             switch info.type {
             case .float32:
                 try read(dataset, memoryType: snp_H5T_NATIVE_FLOAT(), into: output, count: count, name: info.name)
+                try verifyChecksum(info, UnsafePointer(output), count: count)
             case .float64:
                 let values: [Double] = try readArray(dataset, memoryType: snp_H5T_NATIVE_DOUBLE(), count: count, name: info.name)
+                try verifyChecksum(info, values)
                 for i in 0..<count { output[i] = Float(values[i]) }
             case .float16, .bfloat16:
                 let bits = try readHalfBits(dataset, count: count, name: info.name)
+                try verifyChecksum(info, bits)
                 bits.withUnsafeBufferPointer {
                     HalfPrecision.decode($0.baseAddress!, count: count, bfloat16: info.type == .bfloat16, into: output)
                 }
             case .uint64:
                 let values: [UInt64] = try readArray(dataset, memoryType: snp_H5T_NATIVE_UINT64(), count: count, name: info.name)
+                try verifyChecksum(info, values)
                 for i in 0..<count { output[i] = Float(values[i]) }
             case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .bool:
                 let values = try readSignedIntegers(dataset, info: info)
+                try verifyChecksum(info, values)
                 for i in 0..<count { output[i] = Float(values[i]) }
             case .string, .unsupported:
                 throw CheckpointError.unsupportedType(path: path, name: info.name, type: info.type.description)
@@ -78,6 +83,7 @@ extension HDF5File {
             switch info.type {
             case .uint64:
                 let values: [UInt64] = try readArray(dataset, memoryType: snp_H5T_NATIVE_UINT64(), count: info.count, name: info.name)
+                try verifyChecksum(info, values)
                 return try values.map { value in
                     guard let exact = Int64(exactly: value) else {
                         throw CheckpointError.readFailed(path: path, name: info.name, reason: "uint64 value \(value) does not fit Int64")
@@ -85,7 +91,9 @@ extension HDF5File {
                     return exact
                 }
             case _ where info.type.isInteger:
-                return try readSignedIntegers(dataset, info: info)
+                let values = try readSignedIntegers(dataset, info: info)
+                try verifyChecksum(info, values)
+                return values
             default:
                 throw CheckpointError.typeMismatch(path: path, name: info.name, expected: "integers", actual: info.type.description)
             }
@@ -101,12 +109,45 @@ extension HDF5File {
             return try withDataset(name) { dataset, info in
                 try checkFilters(dataset, name: info.name)
                 try checkAllocation(count: info.count, bytes: MemoryLayout<Double>.size, label: info.name)
-                return try readArray(dataset, memoryType: snp_H5T_NATIVE_DOUBLE(), count: info.count, name: info.name)
+                let values: [Double] = try readArray(dataset, memoryType: snp_H5T_NATIVE_DOUBLE(), count: info.count, name: info.name)
+                try verifyChecksum(info, values)
+                return values
             }
         case _ where info.type.isInteger && info.type != .uint64:
             return try readIntegers(name).map { Double($0) }
         default:
             return try readTensor(name).scalars.map { Double($0) }
+        }
+    }
+
+    // MARK: - Integrity
+
+    /// The attribute in which `HDF5Writer` stores each numeric dataset's `Checksum64`.
+    public static let checksumAttribute = "snp_checksum"
+
+    /// Throws `.checksumMismatch` when the dataset carries a checksum (Snoopi wrote it) that the
+    /// `count` values just read at `values` do not match; datasets without one (h5py's) pass.
+    func verifyChecksum<T>(_ info: HDF5DatasetInfo, _ values: UnsafePointer<T>, count: Int) throws {
+        try verifyChecksum(info, UnsafeRawBufferPointer(start: values, count: count * MemoryLayout<T>.stride))
+    }
+
+    func verifyChecksum<T>(_ info: HDF5DatasetInfo, _ values: [T]) throws {
+        try values.withUnsafeBytes { try verifyChecksum(info, $0) }
+    }
+
+    private func verifyChecksum(_ info: HDF5DatasetInfo, _ bytes: UnsafeRawBufferPointer) throws {
+        let stored: HDF5Attribute?
+        do {
+            stored = try attribute(Self.checksumAttribute, of: info.name)
+        } catch {
+            // An attribute that exists but cannot be read is damage too.
+            throw CheckpointError.checksumMismatch(path: path, name: info.name)
+        }
+        guard let stored else { return }
+        var sum = Checksum64()
+        sum.add(bytes)
+        guard case .string(let expected) = stored, expected == sum.hex else {
+            throw CheckpointError.checksumMismatch(path: path, name: info.name)
         }
     }
 

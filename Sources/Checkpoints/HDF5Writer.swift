@@ -86,13 +86,15 @@ public final class HDF5Writer {
         switch storage {
         case .float32:
             try createDataset(name, shape: tensor.shape, fileType: snp_H5T_IEEE_F32LE(),
-                              memoryType: snp_H5T_NATIVE_FLOAT(), data: tensor.storage.pointer)
+                              memoryType: snp_H5T_NATIVE_FLOAT(), data: tensor.storage.pointer,
+                              checksum: Checksum64.of(UnsafePointer(tensor.storage.pointer), count: tensor.count))
         case .float16:
             let half = try makeFloat16Type()
             defer { H5Tclose(half) }
             let bits = tensor.withBuffer { $0.map(HalfPrecision.halfBits) }
             try bits.withUnsafeBufferPointer {
-                try createDataset(name, shape: tensor.shape, fileType: half, memoryType: half, data: $0.baseAddress)
+                try createDataset(name, shape: tensor.shape, fileType: half, memoryType: half, data: $0.baseAddress,
+                                  checksum: Checksum64.of($0.baseAddress!, count: $0.count))
             }
         }
     }
@@ -103,7 +105,7 @@ public final class HDF5Writer {
         try checkCount(integers.count, shape: shape, name: name)
         try integers.withUnsafeBufferPointer {
             try createDataset(name, shape: shape, fileType: snp_H5T_STD_I64LE(), memoryType: snp_H5T_NATIVE_INT64(),
-                              data: $0.baseAddress)
+                              data: $0.baseAddress, checksum: $0.baseAddress.map { Checksum64.of($0, count: integers.count) })
         }
     }
 
@@ -113,7 +115,7 @@ public final class HDF5Writer {
         try checkCount(doubles.count, shape: shape, name: name)
         try doubles.withUnsafeBufferPointer {
             try createDataset(name, shape: shape, fileType: snp_H5T_IEEE_F64LE(), memoryType: snp_H5T_NATIVE_DOUBLE(),
-                              data: $0.baseAddress)
+                              data: $0.baseAddress, checksum: $0.baseAddress.map { Checksum64.of($0, count: doubles.count) })
         }
     }
 
@@ -141,9 +143,10 @@ public final class HDF5Writer {
     }
 
     /// Creates a contiguous dataset and writes all of `data` (already in `memoryType` layout;
-    /// nil only when the shape has no elements).
+    /// nil only when the shape has no elements), with `checksum` (of the stored values, see
+    /// `Checksum64`) as its attribute `snp_checksum`, which `HDF5File` verifies on every read.
     private func createDataset(_ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
-                               data: UnsafeRawPointer?) throws {
+                               data: UnsafeRawPointer?, checksum: String? = nil) throws {
         let path = try HDF5Path(name)
         if let parent = path.parents.last { try createGroup(parent) }
         let space = try makeSpace(shape)
@@ -151,6 +154,7 @@ public final class HDF5Writer {
         let dataset = H5Dcreate2(file, path.text, fileType, space, snp_H5P_DEFAULT(), snp_H5P_DEFAULT(), snp_H5P_DEFAULT())
         guard dataset >= 0 else { throw failure("cannot create dataset '\(path.text)'") }
         defer { H5Dclose(dataset) }
+        if let checksum { try setAttribute(HDF5File.checksumAttribute, .string(checksum), on: path.text) }
         guard let data, shape.reduce(1, *) > 0 else { return }
         guard H5Dwrite(dataset, memoryType, snp_H5S_ALL(), snp_H5S_ALL(), snp_H5P_DEFAULT(), data) >= 0 else {
             throw failure("cannot write dataset '\(path.text)'")

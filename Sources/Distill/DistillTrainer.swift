@@ -364,10 +364,10 @@ public final class DistillTrainer: TrainingRun {
             guard let raw = state.tensors["weights"] else {
                 throw DistillError.invalidArgument(name: path, reason: "was trained without a student EMA, but the options keep one")
             }
-            try ema.load(checkpoint.tensors, updates: state.step)
+            try ema.load(WorldTeacher.networkTensors(of: checkpoint), updates: state.step)
             try trainer.student.network.load(raw.dictionary)
         } else {
-            try trainer.student.network.load(checkpoint.tensors.dictionary)
+            try trainer.student.network.load(WorldTeacher.networkTensors(of: checkpoint).dictionary)
         }
         for (name, tensor) in trainer.loraNames {
             guard let saved = lora[name], saved.shape == tensor.shape else {

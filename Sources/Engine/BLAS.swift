@@ -4,33 +4,33 @@ import CBLAS
 /// `transposeA`), `b` is [k, n] (or [n, k] when `transposeB`); transposes are passed to sgemm,
 /// never copied. NOTE: OpenBLAS takes 32-bit sizes; callers check `fitsBLAS` first.
 ///
-/// OpenBLAS itself runs single-threaded (see `Threads`); a large product is split into one
-/// block of C's rows (or columns) per engine thread, each computed by its own sgemm call. One
-/// thread pool then owns the cores: OpenBLAS's own workers spin-yield between calls and fought
-/// the engine's elementwise threads for the two cores (a quarter of an MLP step in `perf`).
+/// OpenBLAS itself runs single-threaded (see `Threads`); a large product is split into blocks
+/// of C's rows (or columns), each computed by its own sgemm call, spread over the engine's
+/// threads. One thread pool then owns the cores: OpenBLAS's own workers spin-yield between calls
+/// and fought the engine's elementwise threads for the two cores (a quarter of an MLP step in `perf`).
 ///
-/// `threaded: false` keeps the call on the calling thread, for callers that already split
+/// The blocks depend on the shape alone (`sgemmBlocks`), never on the thread count or on
+/// `threaded`, and every block is computed the same way on one thread or many: results are
+/// bit-identical whatever the thread count. (OpenBLAS's Zen/Haswell kernels give an element a
+/// different rounding depending on the extents of the call it is in, so a split that followed
+/// the thread count changed the low bits.)
+///
+/// `threaded: false` keeps the blocks on the calling thread, for callers that already split
 /// their work over the cores (attention runs one head per thread).
 @inline(__always)
 func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>,
            threaded: Bool = true) {
     let lda = transposeA ? m : k, ldb = transposeB ? k : n, ldc = n
-    let threads = threaded ? Threads.count : 1
     let splitRows = m >= n
-    let extent = splitRows ? m : n, other = (splitRows ? n : m) * k
-    // Blocks are multiples of 16 (the SkylakeX kernel's tile) so no thread gets a ragged edge.
-    let per = ((extent + threads - 1) / Swift.max(threads, 1) + 15) / 16 * 16
+    let extent = splitRows ? m : n
+    let per = sgemmBlocks(extent: extent, other: (splitRows ? n : m) * k)
     let blocks = (extent + per - 1) / per
-    let smallest = extent - (blocks - 1) * per
-    // NOTE: OpenBLAS's SkylakeX kernels switch to a "small matrix" path (another summation order)
-    // below M·N·K = 100³. Splitting only when every block stays above 2²¹ keeps results
-    // bit-identical whatever the thread count.
-    guard threads > 1, blocks > 1, smallest * other >= 1 << 21 else {
+    guard blocks > 1 else {
         sgemmBlock(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
-    Threads.parallelFor(blocks, grain: 1) { range in
+    let run = { (range: Range<Int>) in
         for block in range {
             let lo = block * per, size = Swift.min(per, extent - lo)
             if splitRows {
@@ -40,6 +40,19 @@ func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Fl
             }
         }
     }
+    if threaded && Threads.count > 1 { Threads.parallelFor(blocks, grain: 1, run) } else { run(0..<blocks) }
+}
+
+/// The block extent (rows or columns of C per sgemm call) for a product whose split dimension
+/// is `extent` long and whose other two dimensions multiply to `other`: a function of the shape
+/// alone. At most 8 blocks, each a multiple of 16 (the kernels' tile) and, except when the
+/// product is small enough to stay whole, at least 2²¹ multiply-adds (OpenBLAS's SkylakeX
+/// kernels switch to a slower "small matrix" path below M·N·K = 100³).
+func sgemmBlocks(extent: Int, other: Int) -> Int {
+    let roundUp16 = { (x: Int) in (x + 15) / 16 * 16 }
+    let byCount = roundUp16((extent + 7) / 8)
+    let byWork = roundUp16(((1 << 21) + Swift.max(other, 1) - 1) / Swift.max(other, 1))
+    return Swift.min(Swift.max(extent, 1), Swift.max(byCount, byWork, 16))
 }
 
 @inline(__always)

@@ -54,7 +54,9 @@ public enum LoadedModel {
             throw ModelError.wrongArchitecture(expected: expecting, found: checkpoint.architecture)
         }
         let model = try build(architecture: checkpoint.architecture, config: checkpoint.config)
-        try model.loadTensors(checkpoint.tensors.dictionary, only: only)
+        // Tensors under `_snoopi_` are what a pipeline file carries besides the network (its text
+        // encoder, embedded so that one file is one model): not the architecture's.
+        try model.loadTensors(checkpoint.tensors.dictionary.filter { !$0.key.hasPrefix("_snoopi_") }, only: only)
         return model
     }
 

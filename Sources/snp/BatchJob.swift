@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Language
 
@@ -39,22 +40,14 @@ struct BatchJob {
     }
 }
 
-/// FNV-1a over 64 bits and the byte count: enough to tell whether a job's script or inputs changed
-/// since it last ran (not a defence against someone forging a collision).
+/// Content hashes that tell whether a job's script or inputs changed since it last ran: the
+/// checkpoints' `Checksum64` (not a defence against someone forging a collision).
 struct ContentHash {
-    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
-    private var length: UInt64 = 0
+    private var sum = Checksum64()
 
-    mutating func add(_ data: Data) {
-        var h = state
-        data.withUnsafeBytes { buffer in
-            for byte in buffer { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        }
-        state = h
-        length &+= UInt64(data.count)
-    }
+    mutating func add(_ data: Data) { data.withUnsafeBytes { sum.add($0) } }
 
-    var hex: String { String(format: "%016llx-%llx", state, length) }
+    var hex: String { sum.hex }
 
     /// The hash of a file's bytes, read in 4 MiB pieces; nil when it cannot be read. A folder
     /// (a model written as one) hashes its files' names and bytes in sorted order.

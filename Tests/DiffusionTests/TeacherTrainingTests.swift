@@ -133,6 +133,26 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
             #expect(a.scalars == b.scalars)
             // A plain diffusers-named checkpoint: LoadedModel reads it as its architecture.
             #expect(try LoadedModel.load(path: folder + "/teacher.h5").architecture == teacher.architecture)
+
+            // One file is one model: the teacher copied alone (no encoder file beside it) loads
+            // with the same encoder and draws the same images.
+            let alone = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(atPath: alone) }
+            try FileManager.default.copyItem(atPath: folder + "/teacher.h5", toPath: alone + "/copied.h5")
+            let copied = try WorldTeacher.load(alone + "/copied.h5")
+            #expect(try copied.sample(prompts: ["a red circle", "a shape"], kappa: 3, steps: 3, generator: RandomGenerator(seed: 1)).scalars == a.scalars)
+            #expect(weights(copied.encoder) == weights(teacher.encoder))
+
+            // The old two-file form (no embedded encoder, the encoder named beside it) still loads,
+            // and says what is missing when the encoder file is not there.
+            var old = try Checkpoint.load(folder + "/teacher.h5", loadTraining: false)
+            old.tensors = try NamedTensors(old.tensors.filter { !$0.name.hasPrefix("_snoopi_text_encoder.") })
+            try old.save(folder + "/two-file.h5")
+            #expect(try WorldTeacher.load(folder + "/two-file.h5").sample(prompts: ["a red circle", "a shape"], kappa: 3, steps: 3,
+                                                                          generator: RandomGenerator(seed: 1)).scalars == a.scalars)
+            try FileManager.default.copyItem(atPath: folder + "/two-file.h5", toPath: alone + "/two-file.h5")
+            #expect(throws: DiffusionError.self) { _ = try WorldTeacher.load(alone + "/two-file.h5") }
+            try FileManager.default.removeItem(atPath: folder + "/two-file.h5")
         }
     }
 

@@ -139,7 +139,7 @@ public final class TeacherTrainer: TrainingRun {
         }
         let teacher = try WorldTeacher.load(checkpoint, path: path)
         let trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
-        try trainer.ema.load(checkpoint.tensors, updates: state.step)
+        try trainer.ema.load(WorldTeacher.networkTensors(of: checkpoint), updates: state.step)
         try teacher.network.load(weights.dictionary)
         try trainer.optimizer.load(optimizerState)
         trainer.generator.state = random

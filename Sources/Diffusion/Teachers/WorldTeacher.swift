@@ -196,22 +196,31 @@ public final class WorldTeacher {
                           tensors: try NamedTensors(network.stateDict().map { ($0.name, $0.tensor.detach().copy()) }))
     }
 
-    /// Saves the network (weights as they are now) atomically. `encoderPath` must be set: it is
-    /// stored relative to the teacher's folder when it lies inside it.
+    /// Saves the network (weights as they are now) atomically, its text encoder inside it.
     public func save(to path: String, pipeline: String = "WorldTeacher") throws {
         try save(checkpoint(pipeline: pipeline), to: path)
     }
 
+    /// The names under which a saved pipeline holds its text encoder's tensors (one file is one
+    /// model: copying it alone is enough).
+    static let embeddedEncoderPrefix = "_snoopi_text_encoder."
+
+    /// A saved pipeline's own network tensors: the checkpoint's tensors less the embedded encoder.
+    public static func networkTensors(of checkpoint: Checkpoint) throws -> NamedTensors {
+        try NamedTensors(checkpoint.tensors.filter { !$0.name.hasPrefix(embeddedEncoderPrefix) })
+    }
+
     /// Saves `checkpoint` (made by `checkpoint(pipeline:)`, perhaps with training state) with the
-    /// encoder's path made relative to `path`'s folder.
+    /// encoder embedded (its tensors under `_snoopi_text_encoder.`, its side and width in the
+    /// config) and, for the record, the file it came from (relative to `path`'s folder).
     public func save(_ checkpoint: Checkpoint, to path: String) throws {
-        guard let encoderPath, !encoderPath.isEmpty else {
-            throw DiffusionError.invalidArgument(name: "teacher", reason: "set encoderPath (the ShapesCLIP checkpoint) before saving")
-        }
         var checkpoint = checkpoint
         var config = try checkpoint.configDictionary()
-        config["_snoopi_text_encoder"] = Self.relativePath(encoderPath, from: (path as NSString).deletingLastPathComponent)
+        config["_snoopi_text_encoder"] = encoderPath.map { Self.relativePath($0, from: (path as NSString).deletingLastPathComponent) } ?? ""
+        config["_snoopi_text_encoder_side"] = encoder.side
+        config["_snoopi_text_encoder_width"] = encoder.width
         checkpoint.config = ModelConfig(architecture: architecture, values: config).json
+        checkpoint.tensors = try NamedTensors(Array(Self.networkTensors(of: checkpoint)) + encoder.stateDict().map { (Self.embeddedEncoderPrefix + $0.name, $0.tensor) })
         try checkpoint.save(path)
     }
 
@@ -229,12 +238,27 @@ public final class WorldTeacher {
             throw DiffusionError.invalidArgument(name: path, reason: found.map { "holds a \($0), not a \(pipeline)" }
                 ?? "is a \(checkpoint.architecture) checkpoint but not a shapes-world pipeline (no _snoopi_pipeline in its config)")
         }
-        let encoderPath = encoderName.hasPrefix("/") ? encoderName
+        let encoderPath = encoderName.isEmpty ? nil : encoderName.hasPrefix("/") ? encoderName
             : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(encoderName)
-        guard FileManager.default.fileExists(atPath: encoderPath) else {
-            throw DiffusionError.invalidArgument(name: path, reason: "its text encoder \(encoderPath) is missing")
+        // The encoder inside the file (the current form), else the sibling file it names (files
+        // written before encoders were embedded).
+        let embedded = checkpoint.tensors.filter { $0.name.hasPrefix(embeddedEncoderPrefix) }
+        let encoder: ShapesCLIP
+        var checkpoint = checkpoint
+        if !embedded.isEmpty {
+            guard let side = config["_snoopi_text_encoder_side"] as? Int, let width = config["_snoopi_text_encoder_width"] as? Int else {
+                throw DiffusionError.invalidArgument(name: path, reason: "holds a text encoder but no _snoopi_text_encoder_side/_width in its config")
+            }
+            encoder = try ShapesCLIP(side: side, width: width)
+            try encoder.load(Dictionary(uniqueKeysWithValues: embedded.map { (String($0.name.dropFirst(embeddedEncoderPrefix.count)), $0.tensor) }))
+            encoder.eval()
+            checkpoint.tensors = try networkTensors(of: checkpoint)
+        } else {
+            guard let encoderPath, FileManager.default.fileExists(atPath: encoderPath) else {
+                throw DiffusionError.invalidArgument(name: path, reason: "its text encoder \(encoderPath ?? "(none named)") is missing (it was saved before text encoders were embedded; keep the file next to it)")
+            }
+            encoder = try ShapesCLIP.load(encoderPath)
         }
-        let encoder = try ShapesCLIP.load(encoderPath)
         let scheduleName = config["_snoopi_beta_schedule"] as? String ?? "scaled_linear"
         let schedule = try NoiseSchedule(name: scheduleName, trainSteps: config["_snoopi_train_timesteps"] as? Int ?? 1000,
                                          betaStart: (config["_snoopi_beta_start"] as? NSNumber)?.doubleValue ?? 0.00085,
