@@ -19,6 +19,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missingFilter(path: String, name: String, filter: String)
     /// A dataset whose values do not match the checksum Snoopi stored with it: the file was damaged.
     case checksumMismatch(path: String, name: String)
+    /// A file the isolated reader (a separate process) found damaged: `message` is its error.
+    case damaged(path: String, message: String)
     /// libhdf5 or the file system refused a read.
     case readFailed(path: String, name: String, reason: String)
     /// Writing or renaming into place failed; the destination was left as it was.
@@ -58,6 +60,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): '\(name)' holds \(actual), expected \(expected)"
         case let .missingFilter(path, name, filter):
             return "\(path): '\(name)' is compressed with \(filter), which this libhdf5 does not have"
+        case let .damaged(_, message):
+            return message
         case let .checksumMismatch(path, name):
             return "\(path): tensor '\(name)' does not match its checksum: the file is damaged (restore it or re-download it)"
         case let .readFailed(path, name, reason):

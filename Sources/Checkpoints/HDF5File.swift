@@ -32,6 +32,7 @@ public final class HDF5File {
         if signature < 0 {
             throw CheckpointError.readFailed(path: path, name: "/", reason: HDF5Library.failure("cannot read the file"))
         }
+        try Self.validateOnce(path)
         let id = H5Fopen(path, snp_H5F_ACC_RDONLY(), snp_H5P_DEFAULT())
         guard id >= 0 else {
             throw CheckpointError.corruptFile(path: path, reason: HDF5Library.failure("libhdf5 cannot open it"))
@@ -243,3 +244,72 @@ public struct HDF5DatasetInfo: Equatable, Sendable {
     /// The number of elements (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
 }
+
+// MARK: - Crash isolation
+
+extension HDF5File {
+    /// Reads a whole file (`readEverything`) somewhere libhdf5 may crash without taking this
+    /// process with it (snp sets it to a child process: `snp` itself with `__validate-hdf5 PATH`);
+    /// throws when that reader died or found the file damaged, so this process only ever opens
+    /// files that were read completely once. Nil (libraries, tests): files are opened directly.
+    nonisolated(unsafe) public static var isolatedReader: ((String) throws -> Void)? = nil
+
+    nonisolated(unsafe) private static var validated: [String: String] = [:]
+    private static let validatedLock = NSLock()
+
+    /// Runs `isolatedReader` on `path` unless this very file (path, size, modification time,
+    /// inode) passed already in this process.
+    static func validateOnce(_ path: String) throws {
+        guard let reader = isolatedReader else { return }
+        let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+        let stamp = [FileAttributeKey.size, .modificationDate, .systemFileNumber].map { "\(attributes[$0] ?? "?")" }.joined(separator: "|")
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        if validatedLock.withLock({ validated[key] == stamp }) { return }
+        try reader(path)
+        validatedLock.withLock { validated[key] = stamp }
+    }
+
+    /// Reads everything in the file — every dataset (as its type reads), the attributes of the
+    /// root, the groups and the datasets — as the isolated reader does, so that a crash on a
+    /// damaged file happens there. What this reader cannot convert (compound types, missing
+    /// filters) is skipped: that is not damage. Any other error is: the first one is thrown.
+    public static func readEverything(_ path: String) throws {
+        func tolerant(_ body: () throws -> Void) throws {
+            do { try body() } catch let error as CheckpointError {
+                switch error {
+                case .unsupportedType, .missingFilter, .typeMismatch: return
+                default: throw error
+                }
+            }
+        }
+        let file = try HDF5File(path: path)
+        try tolerant { _ = try file.attributes() }
+        for info in try file.datasets() {
+            try tolerant { _ = try file.attributes(of: info.name) }
+            try tolerant {
+                switch info.type {
+                case .string: _ = try file.readStrings(info.name)
+                case .unsupported: return
+                case _ where info.type.isInteger: _ = try file.readIntegers(info.name)
+                default: _ = try file.readTensor(info.name)
+                }
+            }
+        }
+        for group in try file.groups() { try tolerant { _ = try file.attributes(of: group) } }
+    }
+
+    /// Every group below the root, depth first.
+    func groups() throws -> [String] {
+        var found: [String] = [], seen: Set<String> = [try objectAddress("/")]
+        func visit(_ group: String) throws {
+            for member in try members(of: group) where member.kind == .group {
+                guard seen.insert(try objectAddress(member.name)).inserted else { continue }
+                found.append(member.name)
+                try visit(member.name)
+            }
+        }
+        try visit("/")
+        return found
+    }
+}
+

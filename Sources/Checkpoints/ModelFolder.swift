@@ -156,7 +156,10 @@ public struct ModelFolder {
             guard FileManager.default.createFile(atPath: temporary + "/config.json", contents: Data(configText.utf8)) else {
                 throw CheckpointError.writeFailed(path: path, reason: "cannot write config.json")
             }
-            try SafetensorsFile.write(checkpoint.tensors, to: temporary + "/" + library.weightsFileName, as: type,
+            // A Snoopi pipeline's own tensors (`_snoopi_…`, its embedded text encoder) are not the
+            // network's: diffusers and transformers would report them as unexpected.
+            let network = try NamedTensors(checkpoint.tensors.filter { !$0.name.hasPrefix("_snoopi_") })
+            try SafetensorsFile.write(network, to: temporary + "/" + library.weightsFileName, as: type,
                                       metadata: ["format": "pt"])
         }
     }

@@ -34,7 +34,7 @@ extension BuiltinDomain {
             return .object(TokenizerObject(.clip(try CLIPTokenizer(folder: source), source: source)))
         },
         Builtin("save", "model, path, dtype: \"float32\"", method: true,
-                doc: "Writes a model as a Snoopi checkpoint (its architecture, config and base weights; LoRA adapters are not included) in float32 or float16, replacing the file atomically. A teacher or student is saved as its pipeline (the network with its encoder's path and schedule; float32), loadable with `load`.",
+                doc: "Writes a model as a Snoopi checkpoint (its architecture, config and base weights; LoRA adapters are not included) in float32 or float16, replacing the file atomically. A teacher or student is saved as its pipeline (the network with its text encoder embedded and its schedule; float32), an encoder or classifier as itself; all loadable with `load`.",
                 example: "save(unet, \"unet.h5\", dtype: \"float16\")\nsave(student, \"student.h5\")") { args in
             if case .object(let o) = args["model"], let pipeline = o as? any PipelineCarrier {
                 let path = try args.string("path")
@@ -44,6 +44,13 @@ extension BuiltinDomain {
                 case let s as StudentObject: try s.student.save(to: path)
                 default: throw RuntimeError("save(): a LoRA teacher is not a pipeline checkpoint; save its network (save(lora.network, path): base weights only)", parameter: "model")
                 }
+                return .string(path)
+            }
+            // The world's encoder and attribute classifier, as their own checkpoints (float32).
+            if case .object(let o) = args["model"], o is EncoderObject || o is ClassifierObject {
+                let path = try args.string("path")
+                guard try args.string("dtype") == "float32" else { throw args.mistake("dtype", "\"float32\" for an encoder or classifier") }
+                if let e = o as? EncoderObject { try e.encoder.save(to: path) } else if let c = o as? ClassifierObject { try c.classifier.save(to: path) }
                 return .string(path)
             }
             let model = try modelArgument(args)

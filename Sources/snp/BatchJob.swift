@@ -198,59 +198,18 @@ final class RunningJob {
         let manager = FileManager.default
         try manager.createDirectory(atPath: job.pictureFolder, withIntermediateDirectories: true)
         for stale in [job.resultPath, job.fileLogPath] { try? manager.removeItem(atPath: stale) }
-
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        let argv = [executable] + job.runArguments
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, job.logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group: a terminal's Ctrl-C reaches the runner only, which decides.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var defaults = sigset_t(), empty = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGPIPE)
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var child: pid_t = 0
-        let code = posix_spawn(&child, executable, &actions, &attributes, cArguments, cEnvironment)
-        guard code == 0 else { throw UsageError(message: "cannot start \(executable) for \(job.name): \(String(cString: strerror(code)))") }
-        pid = child
+        pid = try ChildProcess.spawn(executable, job.runArguments, environment: environment, output: job.logPath, ownGroup: true).pid
     }
 
     /// Sends `signal` to the job's whole process group.
     func send(_ signal: Int32) { kill(-pid, signal) }
 
     /// The exit status and peak memory if the job has ended (reaped), else nil.
-    func poll() -> (status: Int32, peakKB: Int)? {
-        var status: Int32 = 0
-        var usage = rusage()
-        let r = wait4(pid, &status, WNOHANG, &usage)
-        guard r == pid else { return nil }
-        return (status, usage.ru_maxrss)
-    }
+    func poll() -> (status: Int32, peakKB: Int)? { ChildProcess(pid: pid).poll() }
 
     /// The record of the ended job, from its wait status, logs and files.
     func record(waitStatus: Int32, peakKB: Int) -> JobRecord {
-        let termination = waitStatus & 0x7f
-        var exitCode: Int32? = nil, signal: Int32? = nil
-        if termination == 0 { exitCode = (waitStatus >> 8) & 0xff } else { signal = termination }
+        let exitCode = ChildProcess.exitCode(waitStatus), signal = ChildProcess.signal(waitStatus)
         let status: JobStatus
         if timedOut { status = .timedOut }
         else if exitCode == 0 { status = .passed }

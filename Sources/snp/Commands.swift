@@ -26,6 +26,7 @@ enum SnpCommand {
         ("generate", Entry(summary: "--student S.h5 --prompt TEXT [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5]", run: generateCommand)),
         ("diagnose", Entry(summary: "[--teacher T.h5] [--timesteps 999,…] [--count 256] — where a one-step student's static comes from (teacher error by t, student by t_s, VSD gradient SNR)", run: diagnoseCommand)),
         ("experiment", Entry(summary: "e1|e2|e3|e4|e5|nasa|all [--steps 200 --seeds 3] — the paper's experiments in miniature", run: experimentCommand)),
+        ("fuzz", Entry(summary: "[--files 60] [--parser 3000] [--runs 30] [--seed 1] [--corpus M.h5] — the reliability harness: damaged checkpoints and mutated programs (Scripts/fuzz)", run: fuzzCommand)),
         ("kernels", Entry(summary: "the OpenBLAS kernels in use and why, the thread count", run: kernelsCommand)),
         ("inspect", Entry(summary: "M.h5 — architecture, config, tensor and parameter counts", run: inspectCommand)),
         ("forward", Entry(summary: "--checkpoint M.h5 --inputs IN.h5 --out OUT.h5 [--nasa-alpha A] [--nasa-layers GLOB]", run: forwardCommand)),

@@ -110,11 +110,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
     let explicitEncoder = args.value("encoder")
-    var encoderPath = explicitEncoder ?? "Notebooks/checkpoints/" + ShapesCLIP.shippedFileNames(side: 16)[0]
-    if explicitEncoder == nil, let initPath = args.value("init") {
-        // A warm start is conditioned on its teacher's own encoder.
-        encoderPath = try WorldTeacher.load(initPath).encoderPath ?? encoderPath
-    }
+    let encoderPath = explicitEncoder ?? "Notebooks/checkpoints/" + ShapesCLIP.shippedFileNames(side: 16)[0]
     let steps = try args.integer("steps", 4000, minimum: 1)
     var options = TeacherTrainingOptions()
     options.batchSize = try args.integer("batch", 32, minimum: 1)
@@ -136,7 +132,12 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     let gridPath = args.value("grid"), curvesPath = args.value("curves")
     try args.finish(positionalCount: 0...0)
 
-    let encoder = try ShapesCLIP.load(encoderPath)
+    // A warm start is conditioned on its teacher's own (embedded) encoder.
+    let initial = try initPath.map { try WorldTeacher.load($0) }
+    if initial != nil, explicitEncoder != nil {
+        throw UsageError(message: "--init trains on the teacher's own text encoder; drop --encoder")
+    }
+    let encoder = try initial?.encoder ?? ShapesCLIP.load(encoderPath)
     let world = try ShapesWorld(side: encoder.side, seed: 0)
     let trainer: TeacherTrainer
     if resume {
@@ -145,13 +146,8 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
             throw UsageError(message: "--resume: \(runPath) trains a \(trainer.teacher.kind.rawValue) teacher, not a \(kind.rawValue)")
         }
         print("resuming \(runPath) at step \(trainer.step)")
-    } else if let initPath {
-        let teacher = try WorldTeacher.load(initPath)
+    } else if let initPath, let teacher = initial {
         guard teacher.kind == kind else { throw UsageError(message: "--init: \(initPath) is a \(teacher.kind.rawValue) teacher, not a \(kind.rawValue)") }
-        if explicitEncoder != nil, let own = teacher.encoderPath,
-           URL(fileURLWithPath: own).standardizedFileURL != URL(fileURLWithPath: encoderPath).standardizedFileURL {
-            throw UsageError(message: "--init: \(initPath) is conditioned on \(own), not on --encoder \(encoderPath)")
-        }
         print("starting from the weights of \(initPath)")
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     } else {

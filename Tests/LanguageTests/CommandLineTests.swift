@@ -115,3 +115,28 @@ struct ModelBuiltinTests {
         #expect(wrong.status == 70 && wrong.err.contains("nasa(): "))
     }
 }
+
+@Suite("snp train-teacher --init", .serialized)
+struct TeacherInitTests {
+    /// A warm start continues from a teacher's weights with its own embedded encoder (the file is
+    /// copied alone into an empty folder first) and refuses what cannot go together.
+    @Test func warmStartFromATeacherFile() throws {
+        let folder = try scratchFolder("teacher-init")
+        let encoder = repositoryRoot.appendingPathComponent("Notebooks/checkpoints/shapes-clip-16-attr.h5").path
+        let first = try runSnp(["train-teacher", "--kind", "unet", "--encoder", encoder, "--steps", "1", "--batch", "2",
+                                "--eval-every", "0", "--out", folder + "/first.h5"])
+        #expect(first.status == 0, "\(first.err)")
+        let alone = try scratchFolder("teacher-init-alone")
+        try FileManager.default.copyItem(atPath: folder + "/first.h5", toPath: alone + "/first.h5")
+        let warm = try runSnp(["train-teacher", "--kind", "unet", "--init", alone + "/first.h5", "--steps", "1", "--batch", "2",
+                               "--eval-every", "0", "--out", folder + "/second.h5"])
+        #expect(warm.status == 0 && warm.out.contains("starting from the weights of \(alone)/first.h5"), "\(warm.err)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/second.h5"))
+        let wrongKind = try runSnp(["train-teacher", "--kind", "pixart", "--init", alone + "/first.h5", "--out", folder + "/x.h5"])
+        #expect(wrongKind.status == 64 && wrongKind.err.contains("is a unet teacher, not a pixart"))
+        let withResume = try runSnp(["train-teacher", "--init", alone + "/first.h5", "--resume", "--out", folder + "/x.h5"])
+        #expect(withResume.status == 64 && withResume.err.contains("cannot be combined with --resume"))
+        let withEncoder = try runSnp(["train-teacher", "--init", alone + "/first.h5", "--encoder", encoder, "--out", folder + "/x.h5"])
+        #expect(withEncoder.status == 64 && withEncoder.err.contains("drop --encoder"))
+    }
+}
