@@ -30,7 +30,9 @@ func readInChildProcess(_ path: String) throws {
     guard let executable = Bundle.main.executablePath,
           let child = try? ChildProcess.spawn(executable, [isolatedReaderCommand, path], output: output, ownGroup: false) else { return }
     let ended = child.wait()
-    if let signal = ChildProcess.signal(ended.status), signal != SIGINT {
+    // A crash, not a stop from outside (Ctrl-C, SIGTERM, the OOM killer's SIGKILL): then the file
+    // is opened here as it would have been without isolation.
+    if let signal = ChildProcess.signal(ended.status), [SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGTRAP].contains(signal) {
         throw CheckpointError.corruptFile(path: path, reason: "libhdf5 crashed (\(signalName(signal))) reading it in a separate process, so this one was spared")
     }
     if ChildProcess.exitCode(ended.status) == ExitCode.dataError {

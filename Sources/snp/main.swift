@@ -4,7 +4,12 @@ import Engine
 import Foundation
 
 BLASKernels.selectFastKernels()
-if let parent = ProcessInfo.processInfo.environment["SNP_BATCH_PARENT"].flatMap(Int32.init) { Interruption.endWithParent(parent) }
+if let parent = ProcessInfo.processInfo.environment["SNP_BATCH_PARENT"].flatMap(Int32.init) {
+    // This process is a batch job: it ends with its runner. Its own children (the isolated
+    // HDF5 reader) have another parent, so the variable stops here.
+    Interruption.endWithParent(parent)
+    unsetenv("SNP_BATCH_PARENT")
+}
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == isolatedReaderCommand {
     exit(isolatedRead(Array(arguments.dropFirst())))
