@@ -74,7 +74,9 @@ struct BatchReport {
 
         // The jobs table: status, time, memory, the union of the result fields, the log.
         var fields = Array(Set(done.flatMap { ($0.result ?? [:]).keys })).sorted()
-        let axes = plan.jobs.first(where: { !$0.bindings.isEmpty })?.bindings.map(\.name) ?? []
+        // Every sweep's variables, in order of first appearance (several sweeps may share a batch).
+        var axes: [String] = []
+        for job in plan.jobs { for b in job.bindings where !axes.contains(b.name) { axes.append(b.name) } }
         fields.removeAll { axes.contains($0) }
         let header = ["", "job", "status", "time", "peak memory"] + axes + fields + ["log"]
         lines.append("| " + header.joined(separator: " | ") + " |")

@@ -73,12 +73,17 @@ extension AttributeClassifier {
     public static func shippedFileName(side: Int) -> String { "shapes-classifier-\(side).h5" }
 
     /// The shipped classifier for `side` beside a checkpoint (`shapes-classifier-SIDE.h5` in the
-    /// same folder as `path`, as the shipped encoder and classifiers lie), or nil when there is none.
+    /// same folder as `path`, as the shipped encoder and classifiers lie), else in the working
+    /// directory's `Notebooks/checkpoints` (a teacher copied elsewhere alone: its encoder travels
+    /// inside it, the judge does not); nil when there is none.
     public static func beside(_ path: String?, side: Int) throws -> AttributeClassifier? {
-        guard let path else { return nil }
-        let folder = (path as NSString).deletingLastPathComponent
-        let candidate = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(shippedFileName(side: side))
-        guard FileManager.default.fileExists(atPath: candidate) else { return nil }
-        return try load(candidate)
+        var folders = ["Notebooks/checkpoints"]
+        if let path {
+            let folder = (path as NSString).deletingLastPathComponent
+            folders.insert(folder.isEmpty ? "." : folder, at: 0)
+        }
+        let candidates = folders.map { ($0 as NSString).appendingPathComponent(shippedFileName(side: side)) }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
+        return try load(found)
     }
 }
