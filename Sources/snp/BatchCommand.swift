@@ -165,6 +165,8 @@ final class BatchRunner {
     private var records: [JobRecord?]
     private var running: [Int: RunningJob] = [:]
     private var queue: [Int] = []
+    /// Each job's content key, hashed once at the start (the script is not read again to start it).
+    private var keys: [Int: String] = [:]
     private let started = Date()
     private var stopping = false, stoppingJobs = false
     private var stopJobsAt: Date?
@@ -189,6 +191,7 @@ final class BatchRunner {
                 continue
             }
             let key = try job.key()
+            keys[index] = key
             if !plan.force, var old = JobRecord(path: job.recordPath), old.isCurrent(for: job, key: key) {
                 old.status = .cached
                 records[index] = old
@@ -246,7 +249,7 @@ final class BatchRunner {
             "SNP_RESULT": job.resultPath, "SNP_FILE_LOG": job.fileLogPath, "SNP_PICTURE_DIR": job.pictureFolder,
             "SNP_BATCH_JOB": job.name, "SNP_BATCH_PARENT": String(getpid()),
         ]
-        running[index] = try RunningJob(job: job, key: try job.key(), executable: executable, environment: environment)
+        running[index] = try RunningJob(job: job, key: keys[index] ?? job.key(), executable: executable, environment: environment)
         if !terminal { say("batch: started \(job.name)") }
         try writeReport()
     }

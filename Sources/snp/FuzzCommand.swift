@@ -21,7 +21,7 @@ func fuzzCommand(_ words: [String]) throws -> Int32 {
     guard let executable = Bundle.main.executablePath else { throw UsageError(message: "cannot find the snp executable") }
     guard let original = FileManager.default.contents(atPath: corpus) else { throw UsageError(message: "cannot read the corpus file \(corpus)") }
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    var random = SplitMix(seed: seed)
+    let random = RandomGenerator(seed: seed)
     var bad: [String] = []
     let start = Date()
 
@@ -32,15 +32,15 @@ func fuzzCommand(_ words: [String]) throws -> Int32 {
         let damage: String
         switch index % 5 {
         case 0:
-            let length = Int(random.next() % UInt64(bytes.count))
+            let length = random.integer(below: bytes.count)
             bytes = Array(bytes[0..<length])
             damage = "truncated to \(length) bytes"
         case 1, 2, 3:
-            let flips = 1 + Int(random.next() % 64)
-            for _ in 0..<flips { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 + random.next() % 255) }
+            let flips = 1 + random.integer(below: 64)
+            for _ in 0..<flips { bytes[random.integer(below: bytes.count)] ^= UInt8(1 + random.integer(below: 255)) }
             damage = "\(flips) random bytes changed"
         default:
-            let length = 16 + Int(random.next() % 4096), at = Int(random.next() % UInt64(bytes.count))
+            let length = 16 + random.integer(below: 4096), at = random.integer(below: bytes.count)
             for i in at..<min(bytes.count, at + length) { bytes[i] = 0 }
             damage = "\(length) bytes zeroed at \(at)"
         }
@@ -71,7 +71,7 @@ func fuzzCommand(_ words: [String]) throws -> Int32 {
     var parsed = 0, syntaxErrors = 0
     var runOutcomes: [String: Int] = [:]
     for index in 0..<(parserCount + runCount) {
-        let program = mutate(seeds[Int(random.next() % UInt64(seeds.count))], with: &random, donors: seeds)
+        let program = mutate(seeds[random.integer(below: seeds.count)], with: random, donors: seeds)
         if index < parserCount {
             do { _ = try Parser.parse(Source(name: "<fuzz>", text: program)); parsed += 1 } catch { syntaxErrors += 1 }
             continue
@@ -131,34 +131,21 @@ private func runChild(_ executable: String, _ arguments: [String], timeout: Doub
 
 /// A program with 1–8 edits: a byte changed, a span deleted or duplicated, a span from another
 /// program spliced in, brackets or quotes inserted.
-private func mutate(_ text: String, with random: inout SplitMix, donors: [String]) -> String {
+private func mutate(_ text: String, with random: RandomGenerator, donors: [String]) -> String {
     var bytes = Array(text.utf8)
-    for _ in 0..<(1 + Int(random.next() % 8)) {
+    for _ in 0..<(1 + random.integer(below: 8)) {
         guard !bytes.isEmpty else { bytes = Array("(".utf8); continue }
-        let at = Int(random.next() % UInt64(bytes.count))
-        switch random.next() % 5 {
-        case 0: bytes[at] = UInt8(32 + random.next() % 95)
-        case 1: bytes.removeSubrange(at..<min(bytes.count, at + 1 + Int(random.next() % 16)))
-        case 2: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + 1 + Int(random.next() % 32))], at: at)
+        let at = random.integer(below: bytes.count)
+        switch random.integer(below: 5) {
+        case 0: bytes[at] = UInt8(32 + random.integer(below: 95))
+        case 1: bytes.removeSubrange(at..<min(bytes.count, at + 1 + random.integer(below: 16)))
+        case 2: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + 1 + random.integer(below: 32))], at: at)
         case 3:
-            let donor = Array(donors[Int(random.next() % UInt64(donors.count))].utf8)
-            let from = Int(random.next() % UInt64(max(donor.count, 1)))
-            bytes.insert(contentsOf: donor[from..<min(donor.count, from + Int(random.next() % 64))], at: at)
-        default: bytes.insert(Array("([{\"'}])\\#".utf8)[Int(random.next() % 10)], at: at)
+            let donor = Array(donors[random.integer(below: donors.count)].utf8)
+            let from = random.integer(below: max(donor.count, 1))
+            bytes.insert(contentsOf: donor[from..<min(donor.count, from + random.integer(below: 64))], at: at)
+        default: bytes.insert(Array("([{\"'}])\\#".utf8)[random.integer(below: 10)], at: at)
         }
     }
     return String(decoding: bytes, as: UTF8.self)
-}
-
-/// A tiny seeded generator (SplitMix64) for the harness's choices.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
 }

@@ -4,20 +4,28 @@ import Testing
 
 /// Runs the `snp` built next to the test binary (feeding `input` on stdin); returns status, stdout, stderr.
 func runSnp(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let run = try runSnp(arguments, environment: [:], input: input ?? "")
+    return (run.status, run.out, run.err)
+}
+
+/// The same with `environment` added to this process's; `signaled`: it died by signal `status`.
+func runSnp(_ arguments: [String], environment: [String: String], input: String = "") throws -> (status: Int32, signaled: Bool, out: String, err: String) {
     let snp = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp")
     let process = Process()
     process.executableURL = snp
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let (out, err, stdin) = (Pipe(), Pipe(), Pipe())
     process.standardOutput = out
     process.standardError = err
     process.standardInput = stdin
     try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    stdin.fileHandleForWriting.write(Data(input.utf8))
     try stdin.fileHandleForWriting.close()
     let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return (process.terminationStatus, process.terminationReason == .uncaughtSignal,
+            String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 
 @Suite("snp and .snp files", .serialized)

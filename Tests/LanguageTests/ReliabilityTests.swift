@@ -1,23 +1,6 @@
 import Foundation
 import Testing
 
-/// Runs the snp next to the test binary with `environment` added; status (negative: the signal), stdout, stderr.
-private func runSnp(_ arguments: [String], environment: [String: String], input: String = "") throws -> (status: Int32, signaled: Bool, out: String, err: String) {
-    let process = Process()
-    process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp")
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let (out, err, stdin) = (Pipe(), Pipe(), Pipe())
-    (process.standardOutput, process.standardError, process.standardInput) = (out, err, stdin)
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, process.terminationReason == .uncaughtSignal,
-            String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-}
-
 @Suite("Damaged files cannot crash snp", .serialized)
 struct ReliabilityTests {
     /// A 6 KB HDF5 file (an h5write of two tensors with a few bytes changed, found by fuzzing)
