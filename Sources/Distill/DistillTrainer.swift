@@ -14,7 +14,9 @@ public struct ClampedCLIPLoss {
 
 /// DMD's regression warm-up: before VSD, the student regresses onto the teacher's own multi-step
 /// samples — pairs (z, x0 = the teacher's DPM-Solver++ ODE sample from z) — with MSE (DMD2's
-/// one-step SDXL does this with LPIPS at t_s = 399). Its steps are the run's first `steps` steps.
+/// one-step SDXL does this with LPIPS at t_s = 399). Its steps are the run's first `steps` steps;
+/// with a `weight`, the regression loss stays on beside VSD for the rest of the run (DMD v1's
+/// λ_reg, which keeps the student anchored to the teacher's own samples).
 public struct RegressionWarmup: Sendable {
     /// How many (noise, teacher sample) pairs, made once at the run's start from the run's seed.
     public var pairs = 1024
@@ -27,8 +29,11 @@ public struct RegressionWarmup: Sendable {
     /// A file the pairs are kept in (HDF5: `noise`, `images`, `prompts`): read when it holds pairs
     /// made with the same seed, count, κ, sampler steps and teacher weights, else made and written.
     public var cachePath: String? = nil
-    public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20) {
-        (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps) = (pairs, steps, learningRate, kappa, samplerSteps)
+    /// λ: after the warm-up each VSD step's student loss is VSD + λ · MSE(student(z), pair) on the
+    /// next batch of pairs (0: VSD alone, the paper's objective).
+    public var weight: Float = 0
+    public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20, weight: Float = 0) {
+        (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps, self.weight) = (pairs, steps, learningRate, kappa, samplerSteps, weight)
     }
 }
 
@@ -83,8 +88,8 @@ public struct DistillOptions {
         guard beta1 >= 0, beta1 < 1 else { throw TrainingError.invalidOptions("β₁ must be in [0, 1), got \(beta1)") }
         if let ema = studentEMA, !(ema > 0 && ema < 1) { throw TrainingError.invalidOptions("the student EMA decay must be in (0, 1), got \(ema)") }
         if let r = regression {
-            guard r.pairs >= 1, r.steps >= 0, r.learningRate > 0, r.kappa.isFinite, r.kappa >= 0, r.samplerSteps >= 1 else {
-                throw TrainingError.invalidOptions("regression warm-up needs ≥ 1 pair, ≥ 0 steps, lr > 0, κ ≥ 0 and ≥ 1 sampler step")
+            guard r.pairs >= 1, r.steps >= 0, r.learningRate > 0, r.kappa.isFinite, r.kappa >= 0, r.samplerSteps >= 1, r.weight.isFinite, r.weight >= 0 else {
+                throw TrainingError.invalidOptions("regression warm-up needs ≥ 1 pair, ≥ 0 steps, lr > 0, κ ≥ 0, ≥ 1 sampler step and a weight ≥ 0")
             }
         }
         guard batchSize >= 1, loraStepsPerStudentStep >= 1, totalSteps >= 1, warmupSteps >= 0, evalCount >= 8 else {
@@ -220,15 +225,21 @@ public final class DistillTrainer: TrainingRun {
         return String(format: "%.9e/%.9e", sum, squares)
     }
 
-    /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.
-    func regressionStep() throws -> [String: Double] {
+    /// MSE between the student's x0 from the pairs' noise and the teacher's samples from it, on
+    /// pair rows step·B ..< (step+1)·B (cycling).
+    func regressionLoss() throws -> Tensor {
         let (noise, images, captions) = try pairs()
         let b = options.batchSize, n = captions.count
         let rows = (0..<b).map { (step * b + $0) % n }
+        let x0 = try student.x0(noise: noise.indexSelect(axis: 0, indices: rows), context: teacher.context(rows.map { captions[$0] }))
+        return try Tensor.mse(x0, images.indexSelect(axis: 0, indices: rows))
+    }
+
+    /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.
+    func regressionStep() throws -> [String: Double] {
         studentOptimizer.learningRate = options.regression!.learningRate
         studentOptimizer.zeroGrad()
-        let x0 = try student.x0(noise: noise.indexSelect(axis: 0, indices: rows), context: teacher.context(rows.map { captions[$0] }))
-        let loss = try Tensor.mse(x0, images.indexSelect(axis: 0, indices: rows))
+        let loss = try regressionLoss()
         try loss.backward()
         let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
         let metrics = ["regression_loss": Double(try loss.item()), "grad_norm": Double(gradNorm)]
@@ -261,6 +272,11 @@ public final class DistillTrainer: TrainingRun {
             let clamped = try (-cosine + clip.margin).clamp(min: 0).mean()
             loss = try loss + clamped * weight
             metrics["clip_loss"] = Double(try clamped.item())
+        }
+        if let r = options.regression, r.weight > 0 {
+            let regression = try regressionLoss()
+            loss = try loss + regression * r.weight
+            metrics["regression_loss"] = Double(try regression.item())
         }
         try loss.backward()
         let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)

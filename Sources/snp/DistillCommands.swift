@@ -13,7 +13,8 @@ struct DistillRunArguments {
 
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
                                       "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
-                                      "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache"]
+                                      "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache",
+                                      "regression-weight", "regression-sampler-steps"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -63,10 +64,13 @@ struct DistillRunArguments {
             options.tRange = (parts[0], parts[1])
         }
         let regressionSteps = try args.integer("regression-steps", 0)
-        if regressionSteps > 0 {
-            var r = RegressionWarmup(steps: regressionSteps)
+        let regressionWeight = try args.float("regression-weight") ?? 0
+        guard regressionWeight.isFinite, regressionWeight >= 0 else { throw UsageError(message: "--regression-weight must be ≥ 0, got \(regressionWeight)") }
+        if regressionSteps > 0 || regressionWeight > 0 {
+            var r = RegressionWarmup(steps: regressionSteps, weight: regressionWeight)
             r.pairs = try args.integer("regression-pairs", r.pairs, minimum: 1)
             r.learningRate = try args.float("regression-lr") ?? r.learningRate
+            r.samplerSteps = try args.integer("regression-sampler-steps", r.samplerSteps, minimum: 1)
             r.cachePath = args.value("regression-cache")
             options.regression = r
         }

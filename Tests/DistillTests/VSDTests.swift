@@ -211,6 +211,41 @@ func tinyOptions() throws -> DistillOptions {
     }
 }
 
+extension VSDTests {
+    @Test("DMD's λ_reg: after the warm-up the regression loss stays on beside VSD, on the next pairs, and resumes exactly")
+    func regressionBesideVSD() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let teacher = try tinyTeacher(folder: folder)
+        let world = try ShapesWorld(side: 8)
+        var options = try tinyOptions()
+        options.regression = RegressionWarmup(pairs: 4, steps: 1, learningRate: 1e-3, kappa: 2, samplerSteps: 2, weight: 2)
+        options.regression!.cachePath = folder + "/pairs.h5"
+        let weighted = try DistillTrainer(teacher: teacher, world: world, options: options)
+        var plain = options
+        plain.regression!.weight = 0
+        let unweighted = try DistillTrainer(teacher: teacher, world: world, options: plain)
+        for trainer in [weighted, unweighted] { _ = try trainer.trainStep() }   // the warm-up step, alike
+        // What step 2's regression term must be, computed here from the cached pairs: rows 2 and 3.
+        let pairs = try ImageSetFile.load(folder + "/pairs.h5", tensors: ["noise"])
+        let x0 = try noGrad {
+            try weighted.student.x0(noise: pairs.tensors["noise"]!.slice(axis: 0, start: 2, end: 4), context: teacher.context(Array(pairs.prompts[2..<4])))
+        }
+        let expected = Double(try Tensor.mse(x0, pairs.images.slice(axis: 0, start: 2, end: 4)).item())
+        let with = try weighted.trainStep(), without = try unweighted.trainStep()
+        #expect(abs(with["regression_loss"]! - expected) < 1e-6 * Swift.max(1, expected), "\(with) vs \(expected)")
+        #expect(without["regression_loss"] == nil && with["loss"] != nil && abs(with["loss"]! - without["loss"]!) < 1e-6)
+        // The same VSD draws, a different update: the regression term reached the student.
+        #expect(weighted.student.network.namedParameters().flatMap(\.tensor.scalars) != unweighted.student.network.namedParameters().flatMap(\.tensor.scalars))
+        // Exact resume with the term on.
+        let schedule = TrainingSchedule(logEvery: 1, evalEvery: 0, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
+        try expectExactResume(teacher, world, options, schedule: schedule, steps: 4, stopAt: 2, folder: folder)
+        var bad = options
+        bad.regression!.weight = -1
+        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
+    }
+}
+
 /// Runs `steps` steps straight through (checkpoint `straight.h5` in `folder`), and again stopped
 /// after `stopAt` and resumed from `schedule`'s checkpoint; expects identical histories, student
 /// weights and LoRA adapters. Returns both runs.
