@@ -32,6 +32,11 @@ public struct RegressionWarmup: Sendable {
     /// λ: after the warm-up each VSD step's student loss is VSD + λ · MSE(student(z), pair) on the
     /// next batch of pairs (0: VSD alone, the paper's objective).
     public var weight: Float = 0
+    /// Adam's β₁ during the warm-up (nil: the run's, `DistillOptions.beta1`): a supervised
+    /// regression may want the momentum VSD does without.
+    public var beta1: Float? = nil
+    /// The warm-up's learning rate: constant, or a cosine from `learningRate` down to 0 at its last step.
+    public var cosine = false
     public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20, weight: Float = 0) {
         (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps, self.weight) = (pairs, steps, learningRate, kappa, samplerSteps, weight)
     }
@@ -91,6 +96,7 @@ public struct DistillOptions {
             guard r.pairs >= 1, r.steps >= 0, r.learningRate > 0, r.kappa.isFinite, r.kappa >= 0, r.samplerSteps >= 1, r.weight.isFinite, r.weight >= 0 else {
                 throw TrainingError.invalidOptions("regression warm-up needs ≥ 1 pair, ≥ 0 steps, lr > 0, κ ≥ 0, ≥ 1 sampler step and a weight ≥ 0")
             }
+            if let b = r.beta1, !(b >= 0 && b < 1) { throw TrainingError.invalidOptions("the warm-up's β₁ must be in [0, 1), got \(b)") }
         }
         guard batchSize >= 1, loraStepsPerStudentStep >= 1, totalSteps >= 1, warmupSteps >= 0, evalCount >= 8 else {
             throw TrainingError.invalidOptions("batch, LoRA steps per student step and total steps must be ≥ 1, warm-up ≥ 0, evaluation count ≥ 8")
@@ -237,7 +243,11 @@ public final class DistillTrainer: TrainingRun {
 
     /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.
     func regressionStep() throws -> [String: Double] {
-        studentOptimizer.learningRate = options.regression!.learningRate
+        let r = options.regression!
+        studentOptimizer.learningRate = r.cosine && r.steps > 1
+            ? r.learningRate * 0.5 * (1 + Float(Foundation.cos(Double.pi * Double(step) / Double(r.steps - 1))))
+            : r.learningRate
+        studentOptimizer.beta1 = r.beta1 ?? options.beta1
         studentOptimizer.zeroGrad()
         let loss = try regressionLoss()
         try loss.backward()
@@ -256,6 +266,7 @@ public final class DistillTrainer: TrainingRun {
         let vsdStep = step - options.regressionSteps
         let warm = options.warmupSteps > 0 ? Swift.min(1, Float(vsdStep + 1) / Float(options.warmupSteps)) : 1
         studentOptimizer.learningRate = options.learningRate * warm
+        studentOptimizer.beta1 = options.beta1
 
         // Student update: VSD (+ the clamped CLIP loss).
         studentOptimizer.zeroGrad()

@@ -14,7 +14,7 @@ struct DistillRunArguments {
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
                                       "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
                                       "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache",
-                                      "regression-weight", "regression-sampler-steps"]
+                                      "regression-weight", "regression-sampler-steps", "regression-beta1", "regression-schedule"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -72,6 +72,15 @@ struct DistillRunArguments {
             r.learningRate = try args.float("regression-lr") ?? r.learningRate
             r.samplerSteps = try args.integer("regression-sampler-steps", r.samplerSteps, minimum: 1)
             r.cachePath = args.value("regression-cache")
+            if let b = try args.float("regression-beta1") {
+                guard b >= 0, b < 1 else { throw UsageError(message: "--regression-beta1 must be in [0, 1), got \(b)") }
+                r.beta1 = b
+            }
+            switch args.value("regression-schedule") ?? "constant" {
+            case "constant": r.cosine = false
+            case "cosine": r.cosine = true
+            case let other: throw UsageError(message: "--regression-schedule must be constant or cosine, got '\(other)'")
+            }
             options.regression = r
         }
         options.seed = UInt64(try args.integer("seed", 0))

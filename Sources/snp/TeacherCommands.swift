@@ -60,7 +60,8 @@ let helpDetails: [String: String] = [
       --student-t T (999: SwiftBrush's t = T − 1; DMD2's one-step SDXL uses 399)   the student's conditioning timestep
       --beta1 B (0.9; SiD uses 0)  --ema DECAY (none)   Adam's β₁ for both networks; an EMA of the student (what is saved)
       --regression-steps N (0) [--regression-pairs 1024] [--regression-lr 1e-4] [--regression-cache PAIRS.h5]
-                             [--regression-sampler-steps 20]   DMD's warm-up: the first N steps
+                             [--regression-sampler-steps 20] [--regression-beta1 B (the run's)] [--regression-schedule constant|cosine]
+                             DMD's warm-up: the first N steps
                              regress the student onto the teacher's DPM-Solver++ samples (κ 3, 20 steps) from the same noise
       --regression-weight W (0)   DMD's λ_reg: after the warm-up, VSD + W · the regression loss on the same pairs
       --eval-every N (50) --eval-count N (256) --log-every N
