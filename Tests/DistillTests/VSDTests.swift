@@ -268,8 +268,8 @@ extension VSDTests {
             weights.append(trainer.student.network.namedParameters().flatMap(\.tensor.scalars))
         }
         // lr at warm-up steps 0, 1, 2: 1e-2, 5e-3, 0; then VSD at the run's lr.
-        // (Checked over two VSD steps: on the first the LoRA teacher still equals the frozen one,
-        // and in this tiny random setting that step left the weights unchanged.)
+        // (Checked over two VSD steps: on the first the LoRA teacher still equals the frozen one and
+        // PG-SB draws one κ for both, so g = 0 exactly.)
         let moved = (1...3).map { weights[$0] != weights[$0 - 1] }
         #expect(moved == [true, true, false], "which warm-up steps changed the weights (the cosine's last has lr 0)")
         #expect(weights[5] != weights[3], "VSD steps after the warm-up move the weights again")
