@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Engine"],
                     path: "Tests/DiffusionTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "Diffusion", "Models", "Engine"], path: "Tests/DistillTests"),
-        .testTarget(name: "LanguageTests", dependencies: ["Language", "Engine"],
+        .testTarget(name: "LanguageTests", dependencies: ["Language", "Engine", "Checkpoints"],
                     path: "Tests/LanguageTests", resources: [.copy("Scripts")]),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Engine", "CPNG"], path: "Tests/GraphicsTests"),
     ],

@@ -37,6 +37,9 @@ public struct RegressionWarmup: Sendable {
     public var beta1: Float? = nil
     /// The warm-up's learning rate: constant, or a cosine from `learningRate` down to 0 at its last step.
     public var cosine = false
+    /// The seed the pairs are drawn from (nil: the run's `DistillOptions.seed`): runs of several
+    /// seeds can share one set of pairs (and one cache file).
+    public var pairSeed: UInt64? = nil
     public init(pairs: Int = 1024, steps: Int = 300, learningRate: Float = 1e-4, kappa: Float = 3, samplerSteps: Int = 20, weight: Float = 0) {
         (self.pairs, self.steps, self.learningRate, self.kappa, self.samplerSteps, self.weight) = (pairs, steps, learningRate, kappa, samplerSteps, weight)
     }
@@ -189,14 +192,15 @@ public final class DistillTrainer: TrainingRun {
         return metrics
     }
 
-    /// The regression warm-up's pairs, made from the run's seed alone (so a resumed run makes the
+    /// The regression warm-up's pairs, made from the run's seed (or `pairSeed`) alone (so a resumed run makes the
     /// same ones): captions of the world's training images from index 2²⁹ on, noise and the
     /// teacher's DPM-Solver++ samples in chunks of 64.
     func pairs() throws -> (noise: Tensor, images: Tensor, captions: [String]) {
         if let regressionPairs { return regressionPairs }
         let r = options.regression!, side = teacher.side
         // What the pairs depend on, to tell a cache made for other settings.
-        let key = "seed \(options.seed), pairs \(r.pairs), kappa \(r.kappa), steps \(r.samplerSteps), teacher \(try teacherFingerprint())"
+        let pairSeed = r.pairSeed ?? options.seed
+        let key = "seed \(pairSeed), pairs \(r.pairs), kappa \(r.kappa), steps \(r.samplerSteps), teacher \(try teacherFingerprint())"
         if let cache = r.cachePath, FileManager.default.fileExists(atPath: cache),
            (try? HDF5File(path: cache).attribute("regression_pairs"))??.stringValue == key {
             let set = try ImageSetFile.load(cache, tensors: ["noise"])
@@ -207,7 +211,7 @@ public final class DistillTrainer: TrainingRun {
         for first in stride(from: 0, to: r.pairs, by: 64) {
             let n = Swift.min(64, r.pairs - first)
             let chunk = (0..<n).map { world.draw((1 << 29) + first + $0, split: .train).caption }
-            let seed = options.seed &* 7919 &+ 0x5EED &+ UInt64(first)
+            let seed = pairSeed &* 7919 &+ 0x5EED &+ UInt64(first)
             // NOTE: `sample` draws its starting noise first from the generator it is given, so the
             // same seed reproduces z here.
             noise.append(try Tensor.randn([n, 3, side, side], generator: RandomGenerator(seed: seed)))

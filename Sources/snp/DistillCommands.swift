@@ -14,7 +14,7 @@ struct DistillRunArguments {
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
                                       "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
                                       "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache",
-                                      "regression-weight", "regression-sampler-steps", "regression-beta1", "regression-schedule"]
+                                      "regression-weight", "regression-sampler-steps", "regression-beta1", "regression-schedule", "regression-pair-seed"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -76,6 +76,7 @@ struct DistillRunArguments {
                 guard b >= 0, b < 1 else { throw UsageError(message: "--regression-beta1 must be in [0, 1), got \(b)") }
                 r.beta1 = b
             }
+            if args.value("regression-pair-seed") != nil { r.pairSeed = UInt64(try args.integer("regression-pair-seed", 0)) }
             switch args.value("regression-schedule") ?? "constant" {
             case "constant": r.cosine = false
             case "cosine": r.cosine = true
@@ -92,7 +93,7 @@ struct DistillRunArguments {
 
 /// `snp distill`: see `helpDetails["distill"]`.
 func distillCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every"]))
+    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every", "init"]))
     let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"
     let methodName = args.value("method") ?? "pgsb"
     guard let method = DistillMethod(rawValue: methodName) else {
@@ -104,13 +105,21 @@ func distillCommand(_ words: [String]) throws -> Int32 {
     run.schedule.checkpointPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
     run.schedule.checkpointEvery = try args.integer("checkpoint-every", 0)
     if run.schedule.checkpointEvery % run.schedule.logEvery != 0 { run.schedule.logEvery = 1 }
-    let curves = args.value("curves"), grid = args.value("grid"), resume = args.flag("resume")
+    let curves = args.value("curves"), grid = args.value("grid"), resume = args.flag("resume"), initPath = args.value("init")
     try args.finish(positionalCount: 0...0)
+    if resume, initPath != nil { throw UsageError(message: "--init starts a new run from a student; --resume continues a run: give one") }
     let world = try ShapesWorld(side: teacher.side)
+    // --init: a fresh run (optimizers, LoRA teacher, EMA) from a one-step student's weights, e.g. a warm-up's.
+    var initial: OneStepStudent? = nil
+    if let initPath {
+        initial = try OneStepStudent.load(initPath)
+        if run.options.studentTimestep == nil { run.options.studentTimestep = initial!.timestep }
+    }
     let trainer = resume
         ? try DistillTrainer.resume(from: run.schedule.checkpointPath!, teacher: teacher, world: world, options: run.options)
-        : try DistillTrainer(teacher: teacher, world: world, options: run.options)
+        : try DistillTrainer(teacher: teacher, world: world, options: run.options, student: initial)
     if resume { print("resuming \(run.schedule.checkpointPath!) at step \(trainer.step)") }
+    if let initPath { print("starting from the student \(initPath) (t_s = \(run.options.studentTimestep!))") }
     print("distilling \(teacherPath) (\(teacher.architecture)) with \(method.label): \(run.options.guidance), \(run.steps) steps of \(run.options.batchSize)")
     if let r = run.options.regression, trainer.step == 0 {
         print("regression warm-up: making \(r.pairs) (noise, teacher sample) pairs (DPM-Solver++ \(r.samplerSteps) steps, κ \(r.kappa)), then \(r.steps) regression steps")

@@ -64,6 +64,9 @@ let helpDetails: [String: String] = [
                              DMD's warm-up: the first N steps
                              regress the student onto the teacher's DPM-Solver++ samples (κ 3, 20 steps) from the same noise
       --regression-weight W (0)   DMD's λ_reg: after the warm-up, VSD + W · the regression loss on the same pairs
+      --regression-pair-seed S (the run's --seed)   the pairs' seed, so runs of several seeds share one cache
+      --init S.h5            start from this one-step student's weights (a fresh run: optimizers, LoRA teacher, EMA;
+                             its t_s, which --student-t must match), e.g. a warm-up shared by every method and seed of a study
       --eval-every N (50) --eval-count N (256) --log-every N
       --out S.h5 [--run RUN.h5] [--checkpoint-every N] [--resume] [--curves PNG] [--grid PNG]
                              the run checkpoint (default S.run.h5) is written every N steps, at the end and on

@@ -148,3 +148,23 @@ struct TeacherInitTests {
         #expect(withEncoder.status == 64 && withEncoder.err.contains("drop --encoder"))
     }
 }
+
+@Suite("snp distill --init", .serialized)
+struct DistillInitTests {
+    /// A fresh distillation run from a one-step student's weights takes the student's t_s, refuses
+    /// a --student-t that disagrees with it, and refuses --resume.
+    @Test func freshRunFromAStudentFile() throws {
+        let folder = try scratchFolder("distill-init")
+        let student = repositoryRoot.appendingPathComponent("Notebooks/checkpoints/shapes-student-unet-16.h5").path
+        let run = try runSnp(["distill", "--init", student, "--steps", "1", "--batch", "1", "--lora-rank", "2",
+                              "--eval-every", "0", "--out", folder + "/s.h5"])
+        #expect(run.status == 0 && run.out.contains("starting from the student \(student) (t_s = 250)"), "\(run.out) \(run.err)")
+        let inspect = try runSnp(["inspect", folder + "/s.h5"])
+        #expect(inspect.out.contains("\"_snoopi_student_timestep\":250"), "\(inspect.out)")
+        let other = try runSnp(["distill", "--init", student, "--student-t", "500", "--steps", "1", "--batch", "1", "--lora-rank", "2",
+                                "--eval-every", "0", "--out", folder + "/t.h5"])
+        #expect(other.status != 0 && other.err.contains("conditioned at t = 250, but the options ask for t = 500"), "\(other.err)")
+        let withResume = try runSnp(["distill", "--init", student, "--resume", "--out", folder + "/x.h5"])
+        #expect(withResume.status == 64 && withResume.err.contains("--init starts a new run"), "\(withResume.err)")
+    }
+}

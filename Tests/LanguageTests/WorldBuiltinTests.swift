@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Testing
 @testable import Language
@@ -48,6 +49,10 @@ struct WorldBuiltinTests {
             ("uniform(4, 1)", "uniform(): guidance scale: uniform needs finite low < high"),
             ("train_teacher(shapes(), kind: \"vit\")", "train_teacher(): kind must be \"unet\" or \"pixart\", got string \"vit\""),
             ("sparkline(student)", "sparkline(): values must be a list of numbers or a tensor, got student"),
+            ("distill(student, vsd(teacher), regression: 1, regression_schedule: \"step\")", "distill(): regression_schedule must be \"constant\" or \"cosine\""),
+            ("distill(student, vsd(teacher), regression_weight: -1)", "distill(): regression_weight must be a number ≥ 0"),
+            ("distill(student, vsd(teacher), regression: 1, regression_pair_seed: -2)", "distill(): regression_pair_seed must be a non-negative integer"),
+            ("distill(student, vsd(teacher), regression: 1, regression_beta1: 1)", "distill(): regression_beta1 must be a number in [0, 1)"),
         ]
         for (text, message) in cases {
             let (_, error) = runScript(text, interpreter: interpreter)
@@ -108,6 +113,25 @@ struct WorldBuiltinTests {
         #expect(Array(lines.dropFirst()) == ["true true loss", "student true", "student", "teacher encoder", "classifier"])
         #expect(FileManager.default.fileExists(atPath: folder + "/curves.png"))
         #expect(interpreter.pictures.contains(folder + "/curves.png"))
+    }
+
+    /// The regression warm-up's knobs from the language: pairs kept in a cache file (with their own
+    /// seed), the term kept on beside VSD after the warm-up.
+    @Test func regressionKnobs() throws {
+        let interpreter = try session()
+        let folder = try scratchFolder("world-regression")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (output, error) = runScript("""
+            let run = distill(student_of(teacher, t: 250), vsd(teacher, lora_rank: 2), steps: 2, batch: 1, eval_every: 0, seed: 3,
+                              regression: 1, regression_pairs: 2, regression_sampler_steps: 2, regression_weight: 0.5,
+                              regression_schedule: "cosine", regression_beta1: 0.9, regression_cache: "\(folder)/pairs.h5", regression_pair_seed: 0)
+            print(run.step, run.last("regression_loss") > 0, run.last("loss") >= 0)
+            """, interpreter: interpreter)
+        #expect(error == nil, "\(error.map(String.init(describing:)) ?? "")")
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 true true", "\(output)")
+        // The cache holds 2 pairs made with seed 0 (not the run's 3).
+        let attribute = try HDF5File(path: folder + "/pairs.h5").attribute("regression_pairs")?.stringValue ?? ""
+        #expect(attribute.hasPrefix("seed 0, pairs 2, kappa 3.0, steps 2"), "\(attribute)")
     }
 
     @Test func modelBuiltinsTakeTeachersAndStudents() throws {
