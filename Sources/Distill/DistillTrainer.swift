@@ -186,10 +186,26 @@ public final class DistillTrainer: TrainingRun {
     }
 
     public func trainStep() throws -> [String: Double] {
-        let metrics = step < options.regressionSteps ? try regressionStep() : try vsdStep()
+        let metrics: [String: Double]
+        do {
+            metrics = step < options.regressionSteps ? try regressionStep() : try vsdStep()
+        } catch TrainingError.nonFinite(let at, let metric, let value, let last, .none) {
+            throw TrainingError.nonFinite(step: at, metric: metric, value: value, lastCheckpoint: last, cause: nonFiniteWeight())
+        }
         ema?.update()
         step += 1
         return metrics
+    }
+
+    /// The first weight of the student, then of the LoRA teacher, that holds a NaN or an infinity
+    /// (what a non-finite loss is traced back to); nil when every weight is finite.
+    func nonFiniteWeight() -> String? {
+        for (owner, weights) in [("the student's", student.network.namedParameters()), ("the LoRA teacher's", loraNames)] {
+            for (name, tensor) in weights {
+                if let bad = tensor.scalars.first(where: { !$0.isFinite }) { return "\(owner) weight \(name) holds \(bad)" }
+            }
+        }
+        return nil
     }
 
     /// The regression warm-up's pairs, made from the run's seed (or `pairSeed`) alone (so a resumed run makes the
@@ -277,6 +293,13 @@ public final class DistillTrainer: TrainingRun {
         let z = try Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator)
         let x0 = try student.x0(noise: z, context: context)
         let terms = try vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: generator)
+        // VSD's g is nan_to_num'ed (as DMD2 does), so a teacher that went non-finite would
+        // silently give g = 0: stop before the student steps instead.
+        for (name, eps) in [("the frozen teacher's ε", terms.epsFrozen), ("the LoRA teacher's ε", terms.epsLora)] {
+            if let bad = eps.scalars.first(where: { !$0.isFinite }) {
+                throw TrainingError.nonFinite(step: step + 1, metric: name, value: bad.isNaN ? .nan : Double(bad), lastCheckpoint: nil)
+            }
+        }
         var loss = terms.loss
         var metrics: [String: Double] = ["loss": Double(try terms.loss.item())]
         if let clip = options.clipLoss {

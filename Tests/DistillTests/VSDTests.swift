@@ -305,3 +305,53 @@ func expectExactResume(_ teacher: WorldTeacher, _ world: ShapesWorld, _ options:
     #expect(straight.teachers.loraParameters.flatMap(\.scalars) == resumed.teachers.loraParameters.flatMap(\.scalars))
     return (straight, resumed)
 }
+
+extension VSDTests {
+    @Test("a NaN in the student, in the LoRA teacher or from κ stops a distillation with a message naming it, the last good checkpoint intact")
+    func nonFiniteStopsTheRun() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let teacher = try tinyTeacher(folder: folder)
+        let world = try ShapesWorld(side: 8)
+        let path = folder + "/run.h5"
+        let schedule = TrainingSchedule(logEvery: 1, checkpointEvery: 2, checkpointPath: path)
+        func stop(_ trainer: DistillTrainer) throws -> String {
+            do { try runTraining(trainer, steps: 4, schedule: schedule) } catch { return String(describing: error) }
+            return "(no error)"
+        }
+        for owner in ["student", "LoRA teacher"] {
+            let trainer = try DistillTrainer(teacher: teacher, world: world, options: tinyOptions())
+            try runTraining(trainer, steps: 2, schedule: schedule)
+            let good = try Data(contentsOf: URL(fileURLWithPath: path))
+            let name: String
+            if owner == "student" {
+                let (n, tensor) = trainer.student.network.namedParameters()[1]
+                try tensor.assign(Tensor.full(tensor.shape, .nan))
+                name = "the student's weight \(n) holds nan"
+            } else {
+                let tensor = trainer.teachers.loraParameters[0]
+                try tensor.assign(Tensor.full(tensor.shape, .infinity))
+                name = "the LoRA teacher's weight "
+            }
+            let message = try stop(trainer)
+            // (A NaN student makes x_t and so the frozen teacher's ε NaN first.)
+            let metric = owner == "student" ? "the frozen teacher's ε is nan" : "the LoRA teacher's ε is nan"
+            #expect(message.contains("training stopped at step 3: \(metric) because " + name) && message.contains("the last good checkpoint is \(path)"), "\(message)")
+            #expect(trainer.step == 2)
+            // Nothing stepped: the student's other weights are as they were saved.
+            let saved = try Checkpoint.load(path).tensors
+            let (n, tensor) = trainer.student.network.namedParameters()[0]
+            #expect(saved[n]?.scalars == tensor.scalars, "\(n)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good)
+        }
+        // κ from a function that returns NaN: the first VSD step (after a 2-step warm-up) stops with the function's name.
+        var options = try tinyOptions()
+        options.guidance = GuidanceSampling(shared: FunctionGuidance(name: "broken") { _ in .nan })
+        options.regression = RegressionWarmup(pairs: 2, steps: 2, learningRate: 1e-3, kappa: 2, samplerSteps: 2)
+        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let message = try stop(trainer)
+        #expect(message.contains("the function broken returned nan; κ must be finite"), "\(message)")
+        #expect(trainer.step == 2)
+        #expect(try Checkpoint.load(path).training?.step == 2)
+    }
+}

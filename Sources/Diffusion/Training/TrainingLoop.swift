@@ -24,14 +24,16 @@ public protocol TrainingRun: AnyObject {
 /// Why training stopped early with an error.
 public enum TrainingError: Error, CustomStringConvertible {
     /// A metric (the loss, a gradient norm) was NaN or infinite; the weights were not updated.
-    case nonFinite(step: Int, metric: String, value: Double, lastCheckpoint: String?)
+    /// `cause`: what the trainer found non-finite behind it (a weight, by name), when it looked.
+    case nonFinite(step: Int, metric: String, value: Double, lastCheckpoint: String?, cause: String? = nil)
     case invalidOptions(String)
 
     public var description: String {
         switch self {
-        case let .nonFinite(step, metric, value, lastCheckpoint):
+        case let .nonFinite(step, metric, value, lastCheckpoint, cause):
             let keep = lastCheckpoint.map { "; the last good checkpoint is \($0)" } ?? "; no checkpoint was written"
-            return "training stopped at step \(step): \(metric) is \(value) (the weights were left as they were after step \(step - 1))\(keep). Try a lower learning rate or gradient clipping."
+            let behind = cause.map { " because \($0)" } ?? ""
+            return "training stopped at step \(step): \(metric) is \(value)\(behind) (the weights were left as they were after step \(step - 1))\(keep). Try a lower learning rate or gradient clipping."
         case let .invalidOptions(reason):
             return "invalid training options: \(reason)"
         }
@@ -118,9 +120,9 @@ public func runTraining(_ run: TrainingRun, steps: Int, schedule: TrainingSchedu
         do {
             metrics = try run.trainStep()
             try checkFinite(metrics, step: run.step)
-        } catch TrainingError.nonFinite(let step, let metric, let value, _) {
+        } catch TrainingError.nonFinite(let step, let metric, let value, _, let cause) {
             progress?.finish()
-            throw TrainingError.nonFinite(step: step, metric: metric, value: value, lastCheckpoint: lastCheckpoint)
+            throw TrainingError.nonFinite(step: step, metric: metric, value: value, lastCheckpoint: lastCheckpoint, cause: cause)
         }
         for (name, value) in metrics { sums[name, default: 0] += value }
         counted += 1
