@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import Models
 import Testing
@@ -142,5 +143,28 @@ struct LoRAArgumentTests {
         #expect(throws: ModelError.self) { try layer.attachLoRA(rank: 2, alpha: 0) }
         #expect(try layer.attachLoRA(rank: 4, alpha: 8).scale == 2)
         #expect(throws: ModelError.self) { try tinyUNet().addLoRA("no_such_layer.*", rank: 2, alpha: 2) }
+    }
+}
+
+@Suite("Building models on several threads")
+struct ConcurrentConstructionTests {
+    /// Models built at once on 4 threads, each from its own seed, get exactly the weights the
+    /// same seeds give one after another (each build's generator is bound to its thread).
+    @Test func seededBuildsDoNotRace() throws {
+        let seeds: [UInt64] = [0, 1, 2, 3, 0, 1, 2, 3]
+        let expected = try seeds.map { try tinyUNet(seed: $0).stateDict().flatMap(\.tensor.scalars) }
+        final class Results: @unchecked Sendable {
+            var weights = [[Float]](repeating: [], count: 8)
+            let lock = NSLock()
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: seeds.count) { i in
+            let weights = (try? tinyUNet(seed: seeds[i]).stateDict().flatMap(\.tensor.scalars)) ?? []
+            results.lock.lock()
+            results.weights[i] = weights
+            results.lock.unlock()
+        }
+        for i in seeds.indices { #expect(results.weights[i] == expected[i], "build \(i) (seed \(seeds[i]))") }
+        #expect(expected[0] != expected[1])
     }
 }
