@@ -80,13 +80,23 @@ public struct Checkpoint {
         }
         var checkpoint = Checkpoint(architecture: try stringAttribute("architecture", in: file) ?? "",
                                     config: try stringAttribute("config", in: file) ?? "{}")
+        // Snoopi writes every tensor as float32 or float16; h5py files may hold integer buffers
+        // (transformers' position_ids), which load as floats.
+        let written = try file.attribute("format") == .string(Checkpoint.format)
         for info in try file.datasets() where !info.name.hasPrefix(TrainingState.group + "/") {
             let name = info.name.replacingOccurrences(of: "/", with: ".")
             guard only?.matches(name) ?? true else { continue }
             guard checkpoint.tensors[name] == nil else {
                 throw CheckpointError.invalidCheckpoint(path: path, reason: "two datasets map to the tensor name \(name)")
             }
-            checkpoint.tensors[name] = try file.readTensor(info.name)
+            if written, info.type.isInteger {
+                throw CheckpointError.invalidCheckpoint(path: path, reason: "tensor \(name) is stored as \(info.type), but Snoopi writes tensors as floating point: the file was altered")
+            }
+            let tensor = try file.readTensor(info.name)
+            if let index = tensor.withBuffer({ $0.firstIndex { !$0.isFinite } }) {
+                throw CheckpointError.invalidCheckpoint(path: path, reason: "tensor \(name) holds \(tensor.withBuffer { $0[index] }) at element \(index): weights must be finite")
+            }
+            checkpoint.tensors[name] = tensor
         }
         if loadTraining { checkpoint.training = try TrainingState.read(from: file) }
         return checkpoint

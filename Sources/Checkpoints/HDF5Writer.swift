@@ -99,6 +99,13 @@ public final class HDF5Writer {
         }
     }
 
+    /// Creates a float32 dataset `name` of `shape` and writes no data (libhdf5 allocates none, so
+    /// the file stays small whatever the shape claims): how the reliability harness makes files
+    /// that declare more elements than any machine holds.
+    public func declare(_ name: String, shape: [Int]) throws {
+        try createDataset(name, shape: shape, fileType: snp_H5T_IEEE_F32LE(), memoryType: snp_H5T_NATIVE_FLOAT(), data: nil)
+    }
+
     /// Writes integers as an int64 dataset `name` of `shape` (default: 1-d).
     public func write(integers: [Int64], shape: [Int]? = nil, to name: String) throws {
         let shape = shape ?? [integers.count]

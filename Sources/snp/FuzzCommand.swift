@@ -63,6 +63,17 @@ func fuzzCommand(_ words: [String]) throws -> Int32 {
     }
     print("damaged files (\(fileCount + 2) from \(corpus)): " + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
 
+    // 1b. Crafted files: well-formed HDF5 whose content is wrong (as h5py could write it).
+    var crafted: [String: Int] = [:]
+    for (label, path) in try craftedCheckpoints(from: corpus, into: out) {
+        let outcome = try classifyDamaged(path, original: corpus, executable: executable, timeout: timeout, loadOnly: true)
+        // A float64 copy of a tensor holds the same values: loading it intact is right.
+        let expected = label == "a tensor stored as float64" ? "intact load" : "clean error"
+        crafted[outcome, default: 0] += 1
+        if outcome != expected { bad.append("\(path) (\(label)): \(outcome), expected \(expected)") } else { try? FileManager.default.removeItem(atPath: path) }
+    }
+    print("crafted files: " + crafted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+
     // 2. Mutated programs: parsed here (a parser crash would crash the harness: that is the test),
     // a sample run as children with a time limit.
     let seeds = try FileManager.default.contentsOfDirectory(atPath: scriptsFolder).filter { $0.hasSuffix(".snp") }.sorted()
@@ -90,15 +101,58 @@ func fuzzCommand(_ words: [String]) throws -> Int32 {
     return bad.isEmpty ? ExitCode.ok : 1
 }
 
+/// Well-formed copies of the checkpoint at `corpus` with one thing wrong, written into `folder`:
+/// a tensor stored as int64 or float64, reshaped (flattened), renamed, declaring 2⁴⁰ elements,
+/// all NaN, one infinity, a tensor missing; the architecture or config attribute replaced. Each
+/// with its label.
+private func craftedCheckpoints(from corpus: String, into folder: String) throws -> [(String, String)] {
+    let checkpoint = try Checkpoint.load(corpus, loadTraining: false)
+    guard let (target, tensor) = checkpoint.tensors.first(where: { $0.tensor.shape.count >= 2 }) else {
+        throw UsageError(message: "the corpus \(corpus) holds no tensor of 2 or more dimensions to craft from")
+    }
+    typealias Write = (HDF5Writer, String, Tensor) throws -> Void
+    let asItIs: Write = { w, n, t in try w.write(t, to: n) }
+    func craft(_ label: String, architecture: String? = nil, config: String? = nil, _ write: Write) throws -> (String, String) {
+        let path = "\(folder)/crafted-\(label.split(separator: " ").joined(separator: "-")).h5"
+        try HDF5Writer.write(to: path) { writer in
+            try writer.setAttribute("format", .string(Checkpoint.format))
+            try writer.setAttribute("format_version", .int(Int64(Checkpoint.formatVersion)))
+            try writer.setAttribute("architecture", .string(architecture ?? checkpoint.architecture))
+            try writer.setAttribute("config", .string(config ?? checkpoint.config))
+            for (name, t) in checkpoint.tensors {
+                try (name == target ? write : asItIs)(writer, name, t)
+            }
+        }
+        return (label, path)
+    }
+    let flat = try tensor.reshape([tensor.count])
+    let inf = tensor.copy()
+    inf.storage.pointer[0] = .infinity
+    return [
+        try craft("a tensor stored as int64") { w, n, t in try w.write(integers: t.scalars.map { Int64($0 * 1000) }, shape: t.shape, to: n) },
+        try craft("a tensor stored as float64") { w, n, t in try w.write(doubles: t.scalars.map(Double.init), shape: t.shape, to: n) },
+        try craft("a tensor reshaped") { w, n, _ in try w.write(flat, to: n) },
+        try craft("a tensor renamed") { w, n, t in try w.write(t, to: n + "_renamed") },
+        try craft("a tensor declaring 2^40 elements") { w, n, _ in try w.declare(n, shape: [1 << 20, 1 << 20]) },
+        try craft("a tensor of NaN") { w, n, t in try w.write(Tensor.full(t.shape, .nan), to: n) },
+        try craft("one infinite weight") { w, n, _ in try w.write(inf, to: n) },
+        try craft("a tensor missing") { _, _, _ in },
+        try craft("another architecture", architecture: "PixArtTransformer2DModel", asItIs),
+        try craft("a config that is not JSON", config: "{not json", asItIs),
+    ]
+}
+
 /// What child processes make of a damaged file: "crash", "hang", "clean error" (the children
 /// refused it with an error; "… (a libhdf5 crash, isolated)" when the error came from the crash
 /// isolation), "intact load" (it loads and every tensor equals the original's) or "silent load"
 /// (it loads with changed weights).
-private func classifyDamaged(_ path: String, original: String, executable: String, timeout: Double) throws -> String {
+/// `loadOnly`: judge by `load()` alone (a crafted file's listing is fine for `inspect` to show;
+/// loading it as a model must fail).
+private func classifyDamaged(_ path: String, original: String, executable: String, timeout: Double, loadOnly: Bool = false) throws -> String {
     var loaded = false, isolated = false
     let log = NSTemporaryDirectory() + "snp-fuzz-child-\(getpid()).txt"
     defer { try? FileManager.default.removeItem(atPath: log) }
-    for command in [["inspect", path], ["-e", "load(\"\(path)\")"]] {
+    for command in (loadOnly ? [] : [["inspect", path]]) + [["-e", "load(\"\(path)\")"]] {
         let (status, timedOut) = try runChild(executable, command, timeout: timeout, output: log)
         if timedOut { return "hang" }
         if ChildProcess.signal(status) != nil { return "crash" }

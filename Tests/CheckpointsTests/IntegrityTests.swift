@@ -90,3 +90,43 @@ private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
     }
     return nil
 }
+
+@Suite struct CraftedCheckpointTests {
+    /// Well-formed files with wrong content: a Snoopi checkpoint's tensor stored as integers, a
+    /// non-finite weight, a tensor declaring more elements than memory holds — each a clear error
+    /// naming the tensor; an h5py-style file's integer buffer (no Snoopi format attribute) and a
+    /// float64 tensor still load.
+    @Test func wrongContentIsAnErrorNamingTheTensor() throws {
+        try withTemporaryFolder { folder throws in
+            let weight = sample([4, 3], seed: 1)
+            func write(_ name: String, snoopi: Bool = true, _ body: (HDF5Writer) throws -> Void) throws -> String {
+                let path = "\(folder)/\(name).h5"
+                try HDF5Writer.write(to: path) { file in
+                    if snoopi { try file.setAttribute("format", .string(Checkpoint.format)) }
+                    try file.write(weight, to: "conv.bias")
+                    try body(file)
+                }
+                return path
+            }
+            func message(_ path: String) -> String {
+                do { _ = try Checkpoint.load(path); return "(loaded)" } catch { return String(describing: error) }
+            }
+            let integers = try write("integers") { try $0.write(integers: [1, 2, 3], to: "conv.weight") }
+            #expect(message(integers).contains("tensor conv.weight is stored as int64, but Snoopi writes tensors as floating point"), "\(message(integers))")
+            let nan = try write("nan") { try $0.write(Tensor.full([2, 2], .nan), to: "conv.weight") }
+            #expect(message(nan).contains("tensor conv.weight holds nan at element 0: weights must be finite"), "\(message(nan))")
+            let infinite = weight.copy()
+            infinite.storage.pointer[5] = -.infinity
+            let inf = try write("inf") { try $0.write(infinite, to: "conv.weight") }
+            #expect(message(inf).contains("tensor conv.weight holds -inf at element 5"), "\(message(inf))")
+            let huge = try write("huge") { try $0.declare("conv.weight", shape: [1 << 20, 1 << 20]) }
+            #expect(message(huge).contains("'conv.weight' claims 1099511627776 elements, more than this machine's memory can hold"), "\(message(huge))")
+            #expect((try FileManager.default.attributesOfItem(atPath: huge)[.size] as? Int ?? .max) < 100_000)
+            // What h5py files may hold.
+            let buffer = try write("buffer", snoopi: false) { try $0.write(integers: [0, 1, 2], to: "position_ids") }
+            #expect(try Checkpoint.load(buffer).tensors["position_ids"]?.scalars == [0, 1, 2])
+            let double = try write("double") { try $0.write(doubles: [0.5, -2], to: "conv.weight") }
+            #expect(try Checkpoint.load(double).tensors["conv.weight"]?.scalars == [0.5, -2])
+        }
+    }
+}
