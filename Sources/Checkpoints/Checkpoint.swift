@@ -93,8 +93,8 @@ public struct Checkpoint {
                 throw CheckpointError.invalidCheckpoint(path: path, reason: "tensor \(name) is stored as \(info.type), but Snoopi writes tensors as floating point: the file was altered")
             }
             let tensor = try file.readTensor(info.name)
-            if let index = tensor.withBuffer({ $0.firstIndex { !$0.isFinite } }) {
-                throw CheckpointError.invalidCheckpoint(path: path, reason: "tensor \(name) holds \(tensor.withBuffer { $0[index] }) at element \(index): weights must be finite")
+            if let bad = tensor.firstNonFinite() {
+                throw CheckpointError.invalidCheckpoint(path: path, reason: "tensor \(name) holds \(bad.value) at element \(bad.index): weights must be finite")
             }
             checkpoint.tensors[name] = tensor
         }

@@ -202,7 +202,7 @@ public final class DistillTrainer: TrainingRun {
     func nonFiniteWeight() -> String? {
         for (owner, weights) in [("the student's", student.network.namedParameters()), ("the LoRA teacher's", loraNames)] {
             for (name, tensor) in weights {
-                if let bad = tensor.scalars.first(where: { !$0.isFinite }) { return "\(owner) weight \(name) holds \(bad)" }
+                if let bad = tensor.firstNonFinite() { return "\(owner) weight \(name) holds \(bad.value)" }
             }
         }
         return nil
@@ -296,7 +296,7 @@ public final class DistillTrainer: TrainingRun {
         // VSD's g is nan_to_num'ed (as DMD2 does), so a teacher that went non-finite would
         // silently give g = 0: stop before the student steps instead.
         for (name, eps) in [("the frozen teacher's ε", terms.epsFrozen), ("the LoRA teacher's ε", terms.epsLora)] {
-            if let bad = eps.scalars.first(where: { !$0.isFinite }) {
+            if let bad = eps.firstNonFinite()?.value {
                 throw TrainingError.nonFinite(step: step + 1, metric: name, value: bad.isNaN ? .nan : Double(bad), lastCheckpoint: nil)
             }
         }

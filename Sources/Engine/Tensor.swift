@@ -94,6 +94,12 @@ public final class Tensor {
         try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
+    /// The first element that is NaN or ±∞ (its flat index and value), or nil when all are finite:
+    /// how trainers and loaders name what went non-finite.
+    public func firstNonFinite() -> (index: Int, value: Float)? {
+        withBuffer { buffer in buffer.firstIndex { !$0.isFinite }.map { ($0, buffer[$0]) } }
+    }
+
     /// In-place write access. NOTE: bypasses autodiff, every holder of this tensor sees the change.
     @inlinable public func withMutableBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))

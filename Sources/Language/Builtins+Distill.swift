@@ -188,10 +188,7 @@ extension BuiltinDomain {
                 }
                 r.samplerSteps = try positive(args, "regression_sampler_steps")
                 r.cachePath = try args.optionalString("regression_cache")
-                if case .null = args["regression_pair_seed"] {} else {
-                    guard let pairSeed = try args.optionalSeed("regression_pair_seed") else { throw args.mistake("regression_pair_seed", "a non-negative integer, or nil") }
-                    r.pairSeed = pairSeed
-                }
+                r.pairSeed = try args.optionalSeed("regression_pair_seed")
                 switch try args.string("regression_schedule") {
                 case "constant": r.cosine = false
                 case "cosine": r.cosine = true
