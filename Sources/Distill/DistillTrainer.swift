@@ -86,6 +86,8 @@ public struct DistillOptions {
     public var studentEMA: Float? = nil
     /// DMD's regression warm-up (nil: none, the paper's setting).
     public var regression: RegressionWarmup? = nil
+    /// DMD2's adversarial term on real images, from the first VSD step (nil: none, the paper's setting).
+    public var adversarial: AdversarialTerm? = nil
 
     public init() throws { guidance = try .pgsb() }
 
@@ -101,6 +103,7 @@ public struct DistillOptions {
             }
             if let b = r.beta1, !(b >= 0 && b < 1) { throw TrainingError.invalidOptions("the warm-up's β₁ must be in [0, 1), got \(b)") }
         }
+        try adversarial?.validate()
         guard batchSize >= 1, loraStepsPerStudentStep >= 1, totalSteps >= 1, warmupSteps >= 0, evalCount >= 8 else {
             throw TrainingError.invalidOptions("batch, LoRA steps per student step and total steps must be ≥ 1, warm-up ≥ 0, evaluation count ≥ 8")
         }
@@ -133,6 +136,10 @@ public final class DistillTrainer: TrainingRun {
     public let ema: ExponentialMovingAverage?
     /// The regression warm-up's pairs: noise [N, 3, S, S], teacher samples, captions (made on first use).
     private var regressionPairs: (noise: Tensor, images: Tensor, captions: [String])?
+    /// The adversarial term's discriminator and optimizer (when `options.adversarial` is set).
+    let adversarial: AdversarialTraining?
+    /// The adversarial term's discriminator (nil without one).
+    public var discriminator: ProjectionDiscriminator? { adversarial?.discriminator }
     private var evaluator: SampleEvaluator?
     /// Reads prompt accuracy at evaluations (nil: the shipped classifier beside the teacher's
     /// encoder, looked up at the first evaluation; none when there is no such file).
@@ -164,6 +171,7 @@ public final class DistillTrainer: TrainingRun {
         studentOptimizer = try AdamW(parameters: studentParameters, learningRate: options.learningRate, beta1: options.beta1, weightDecay: 0)
         loraOptimizer = try AdamW(parameters: loraNames.map(\.tensor), learningRate: options.loraLearningRate, beta1: options.beta1, weightDecay: 0)
         ema = try options.studentEMA.map { try ExponentialMovingAverage(parameters: named, decay: $0) }
+        adversarial = try options.adversarial.map { try AdversarialTraining(term: $0, contextWidth: teacher.encoder.width, seed: options.seed) }
         generator = RandomGenerator(seed: options.seed)
     }
 
@@ -316,6 +324,13 @@ public final class DistillTrainer: TrainingRun {
             loss = try loss + regression * r.weight
             metrics["regression_loss"] = Double(try regression.item())
         }
+        // The discriminator reads the mean of each caption's text states.
+        let text = try adversarial.map { _ in try context.mean(axes: [1]) }
+        if let adversarial, let text {
+            let generatorLoss = try adversarial.generatorLoss(x0, text: text, schedule: teacher.schedule, generator: generator)
+            loss = try loss + generatorLoss * adversarial.term.weight
+            metrics["gan_loss"] = Double(try generatorLoss.item())
+        }
         try loss.backward()
         let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
         metrics["grad_norm"] = Double(gradNorm)
@@ -326,6 +341,13 @@ public final class DistillTrainer: TrainingRun {
         metrics["kappa_std"] = (k.map { ($0 - kMean) * ($0 - kMean) }.reduce(0, +) / Double(k.count)).squareRoot()
         try checkFinite(metrics, step: step + 1)
         try studentOptimizer.step()
+
+        // The discriminator's step: the world's real images for the step's own captions against the student's.
+        if let adversarial, let text {
+            let real = try world.batch(b, split: .train, start: step * b).images
+            metrics.merge(try adversarial.step(real: real, fake: x0, text: text, schedule: teacher.schedule, generator: generator)) { $1 }
+            try checkFinite(metrics, step: step + 1)
+        }
 
         // LoRA-teacher update(s) on detached student samples.
         var loraLoss = 0.0
@@ -399,8 +421,13 @@ public final class DistillTrainer: TrainingRun {
         var checkpoint = try withStudentWeights { try student.checkpoint() }
         var tensors = ["lora": try NamedTensors(loraNames.map { ($0.name, $0.tensor.detach().copy()) })]
         if ema != nil { tensors["weights"] = try NamedTensors(student.network.namedParameters().map { ($0.name, $0.tensor.detach().copy()) }) }
+        var optimizers = ["lora": loraOptimizer.state]
+        if let adversarial {
+            tensors["discriminator"] = try NamedTensors(adversarial.parameters.map { ($0.name, $0.tensor.detach().copy()) })
+            optimizers["discriminator"] = adversarial.optimizer.state
+        }
         checkpoint.training = TrainingState(step: step, optimizer: studentOptimizer.state, random: generator.state, history: history,
-                                            optimizers: ["lora": loraOptimizer.state], tensors: tensors)
+                                            optimizers: optimizers, tensors: tensors)
         return checkpoint
     }
 
@@ -428,6 +455,18 @@ public final class DistillTrainer: TrainingRun {
                 throw DistillError.invalidArgument(name: path, reason: "its LoRA adapters do not match (rank or targets differ): \(name)")
             }
             try tensor.assign(saved)
+        }
+        if let adversarial = trainer.adversarial {
+            guard let weights = state.tensors["discriminator"], let optimizer = state.optimizers["discriminator"] else {
+                throw DistillError.invalidArgument(name: path, reason: "was trained without the adversarial term, but the options ask for one")
+            }
+            for (name, tensor) in adversarial.parameters {
+                guard let saved = weights[name], saved.shape == tensor.shape else {
+                    throw DistillError.invalidArgument(name: path, reason: "its discriminator does not match (another width): \(name)")
+                }
+                try tensor.assign(saved)
+            }
+            try adversarial.optimizer.load(optimizer)
         }
         try trainer.studentOptimizer.load(studentState)
         try trainer.loraOptimizer.load(loraState)

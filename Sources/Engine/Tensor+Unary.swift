@@ -32,6 +32,11 @@ extension Tensor {
         let out = vectorized(snp_sigmoid), y = out.detach()
         return Tensor.record("sigmoid", out, inputs: [self]) { g in [Tensor.zipMap(g, y) { g, y in g * y * (1 - y) }] }
     }
+    /// log(1 + eˣ), computed as max(x, 0) + log1p(e^−|x|) so it neither overflows nor loses small
+    /// values (`torch.nn.functional.softplus`); its derivative is σ(x). The GAN losses use it.
+    public func softplus() -> Tensor {
+        unary("softplus", { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }) { x, _ in 1 / (1 + Foundation.exp(-x)) }
+    }
     public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
     public func square() -> Tensor { unary("square", { $0 * $0 }) { x, _ in 2 * x } }
 

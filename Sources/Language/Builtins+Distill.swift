@@ -142,8 +142,8 @@ extension BuiltinDomain {
                 ("eps_frozen", .tensor(terms.epsFrozen)), ("eps_lora", .tensor(terms.epsLora)), ("weight", .list(terms.weight.map { .from($0) })),
             ]))
         },
-        Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1, beta1: 0.9, ema: nil, regression: 0, regression_pairs: 1024, regression_lr: 1e-4, regression_weight: 0, regression_beta1: nil, regression_schedule: \"constant\", regression_sampler_steps: 20, regression_cache: nil, regression_pair_seed: nil",
-                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. `beta1`: Adam's β₁ for both networks (SiD uses 0); `ema`: an EMA decay of the student's weights (evaluated, saved, and left in the student at the end); `regression`: DMD's warm-up, the first that many steps regress the student onto `regression_pairs` teacher DPM-Solver++ samples (κ 3, 20 steps) from the same noise at `regression_lr`; `regression_weight` λ keeps that loss on beside VSD after the warm-up (DMD v1's λ_reg; with `regression: 0` the pairs are made and used from the first VSD step); `regression_beta1`: Adam's β₁ during the warm-up (nil: `beta1`); `regression_schedule`: \"constant\" or \"cosine\" (down to 0 at the warm-up's last step); `regression_sampler_steps`: the teacher's DPM-Solver++ steps for the pairs; `regression_cache`: an HDF5 file the pairs are kept in and read back from (when made with the same settings); `regression_pair_seed`: the pairs' seed (nil: `seed`), so runs of several seeds share them. Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
+        Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1, beta1: 0.9, ema: nil, regression: 0, regression_pairs: 1024, regression_lr: 1e-4, regression_weight: 0, regression_beta1: nil, regression_schedule: \"constant\", regression_sampler_steps: 20, regression_cache: nil, regression_pair_seed: nil, gan: nil",
+                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. `beta1`: Adam's β₁ for both networks (SiD uses 0); `ema`: an EMA decay of the student's weights (evaluated, saved, and left in the student at the end); `regression`: DMD's warm-up, the first that many steps regress the student onto `regression_pairs` teacher DPM-Solver++ samples (κ 3, 20 steps) from the same noise at `regression_lr`; `regression_weight` λ keeps that loss on beside VSD after the warm-up (DMD v1's λ_reg; with `regression: 0` the pairs are made and used from the first VSD step); `regression_beta1`: Adam's β₁ during the warm-up (nil: `beta1`); `regression_schedule`: \"constant\" or \"cosine\" (down to 0 at the warm-up's last step); `regression_sampler_steps`: the teacher's DPM-Solver++ steps for the pairs; `regression_cache`: an HDF5 file the pairs are kept in and read back from (when made with the same settings); `regression_pair_seed`: the pairs' seed (nil: `seed`), so runs of several seeds share them. `gan`: DMD2's adversarial term from the first VSD step — nil (off, the paper's setting), a weight λ, or a record {weight, lr, noise, width}: the student's loss gains λ·softplus(−D(x0, y)) against a small projection discriminator trained (Adam at `lr`, default 2e-4) on the world's real images of the same captions, both noised to t ≤ noise·T (default 0: clean). Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
                 example: "let run = distill(student, vsd(teacher), steps: 300, batch: 8, eval_every: 50)\nplot(run, [\"loss\", \"fd\"], to: \"curves.png\")") { args in
             let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
             let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
@@ -197,6 +197,7 @@ extension BuiltinDomain {
                 options.regression = r
             }
             guard regressionSteps < steps else { throw args.mistake("regression", "fewer warm-up steps than `steps` (\(steps))") }
+            options.adversarial = try adversarialTerm(args, "gan")
             let schedule = trainingSchedule(logEvery: try positive(args, "log_every"), evalEvery: try args.count("eval_every"))
             let out = try args.optionalString("out")
 
@@ -259,6 +260,34 @@ extension BuiltinDomain {
             }
         },
     ])
+}
+
+/// `distill(gan:)`: nil (off), a weight, or a record {weight, lr, noise, width}.
+private func adversarialTerm(_ args: Arguments, _ p: String) throws -> AdversarialTerm? {
+    let expected = "nil, a weight ≥ 0, or a record {weight, lr, noise, width} (lr > 0, noise in [0, 1], width ≥ 1)"
+    var term = AdversarialTerm()
+    switch args[p] {
+    case .null: return nil
+    case .number(let w): term.weight = Float(w)
+    case .record(let r):
+        for (key, value) in r.fields {
+            guard case .number(let x) = value else { throw args.mistake(p, expected) }
+            switch key {
+            case "weight": term.weight = Float(x)
+            case "lr": term.learningRate = Float(x)
+            case "noise": term.maxNoise = Float(x)
+            case "width":
+                guard x >= 1, x <= 1024, x == x.rounded() else { throw args.mistake(p, expected) }
+                term.width = Int(x)
+            default: throw args.mistake(p, expected + "; '\(key)' is none of them")
+            }
+        }
+    default: throw args.mistake(p, expected)
+    }
+    guard term.weight.isFinite, term.weight >= 0, term.learningRate.isFinite, term.learningRate > 0, term.maxNoise >= 0, term.maxNoise <= 1 else {
+        throw args.mistake(p, expected)
+    }
+    return term
 }
 
 /// The world whose training captions a distillation run draws: nil (the teacher's side, seed 0),

@@ -14,7 +14,8 @@ struct DistillRunArguments {
     static let valued: Set<String> = ["steps", "batch", "lr", "lora-lr", "lora-rank", "lora-steps", "kappa", "kappa-lora", "draws",
                                       "weighting", "seed", "eval-every", "eval-count", "log-every", "student-t", "beta1", "ema",
                                       "t-range", "regression-steps", "regression-pairs", "regression-lr", "regression-cache",
-                                      "regression-weight", "regression-sampler-steps", "regression-beta1", "regression-schedule", "regression-pair-seed"]
+                                      "regression-weight", "regression-sampler-steps", "regression-beta1", "regression-schedule", "regression-pair-seed",
+                                      "gan-weight", "gan-lr", "gan-noise", "gan-width"]
 
     init(_ args: inout Arguments, kind: WorldTeacher.Kind, method: DistillMethod?) throws {
         options = try DistillOptions()
@@ -83,6 +84,18 @@ struct DistillRunArguments {
             case let other: throw UsageError(message: "--regression-schedule must be constant or cosine, got '\(other)'")
             }
             options.regression = r
+        }
+        if let weight = try args.float("gan-weight") {
+            var term = AdversarialTerm(weight: weight)
+            term.learningRate = try args.float("gan-lr") ?? term.learningRate
+            term.maxNoise = try args.float("gan-noise") ?? term.maxNoise
+            term.width = try args.integer("gan-width", term.width, minimum: 1)
+            guard weight.isFinite, weight >= 0, term.learningRate > 0, term.maxNoise >= 0, term.maxNoise <= 1 else {
+                throw UsageError(message: "--gan-weight must be ≥ 0, --gan-lr > 0 and --gan-noise in [0, 1], got \(weight), \(term.learningRate), \(term.maxNoise)")
+            }
+            options.adversarial = term
+        } else if let extra = ["gan-lr", "gan-noise", "gan-width"].first(where: { args.value($0) != nil }) {
+            throw UsageError(message: "--\(extra) sets the adversarial term, which needs --gan-weight")
         }
         options.seed = UInt64(try args.integer("seed", 0))
         options.evalCount = try args.integer("eval-count", options.evalCount, minimum: 8)

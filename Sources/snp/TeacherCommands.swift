@@ -65,6 +65,9 @@ let helpDetails: [String: String] = [
                              regress the student onto the teacher's DPM-Solver++ samples (κ 3, 20 steps) from the same noise
       --regression-weight W (0)   DMD's λ_reg: after the warm-up, VSD + W · the regression loss on the same pairs
       --regression-pair-seed S (the run's --seed)   the pairs' seed, so runs of several seeds share one cache
+      --gan-weight W [--gan-lr 2e-4] [--gan-noise 0] [--gan-width 32]   DMD2's adversarial term: from the first VSD step,
+                             + W · softplus(−D(x0, y)) against a small projection discriminator trained on the world's
+                             real images of the same captions (Adam β (0, 0.99)); --gan-noise F noises both to t ≤ F·T
       --init S.h5            start from this one-step student's weights (a fresh run: optimizers, LoRA teacher, EMA;
                              its t_s, which --student-t must match), e.g. a warm-up shared by every method and seed of a study
       --eval-every N (50) --eval-count N (256) --log-every N

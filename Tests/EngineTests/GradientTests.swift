@@ -54,6 +54,7 @@ let gradientCases: [GradientCase] = [
     .init("cos", [[3, 4]]) { $0[0].cos() },
     .init("tanh", [[3, 4]]) { $0[0].tanh() },
     .init("sigmoid", [[3, 4]]) { $0[0].sigmoid() },
+    .init("softplus", [[3, 4]]) { $0[0].softplus() },
     .init("relu", [[3, 4]], .separated) { $0[0].relu() },
     .init("silu", [[3, 4]]) { $0[0].silu() },
     .init("gelu erf", [[3, 4]]) { $0[0].gelu() },

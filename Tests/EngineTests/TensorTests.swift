@@ -52,6 +52,10 @@ struct TensorTests {
         expectClose(x.gelu(), try Tensor([-0.15865525, 0, 1.95449974], shape: [3]))
         expectClose(x.silu(), try Tensor([-0.26894142, 0, 1.76159416], shape: [3]))
         #expect(Tensor([-1000, 1000]).sigmoid().scalars == [0, 1])
+        // log(1 + eˣ): log(1 + e⁻¹), log 2, log(1 + e²); no overflow far out, no loss of tiny values.
+        expectClose(x.softplus(), try Tensor([0.31326169, 0.69314718, 2.12692801], shape: [3]))
+        #expect(Tensor([-1000, 1000]).softplus().scalars == [0, 1000])
+        #expect(Tensor([-30]).softplus().scalars[0] > 0)
         #expect(Tensor([.nan, .infinity, 1]).nanToNum(nan: 0, posinf: 5).scalars == [0, 5, 1])
     }
 
