@@ -29,7 +29,8 @@ public struct AdversarialTerm: Sendable {
         (self.weight, self.learningRate, self.maxNoise, self.width) = (weight, learningRate, maxNoise, width)
     }
 
-    func validate() throws {
+    /// Refuses a weight < 0, a learning rate ≤ 0, a noise level outside [0, 1] or a width < 1.
+    public func validate() throws {
         guard weight.isFinite, weight >= 0, learningRate.isFinite, learningRate > 0, maxNoise >= 0, maxNoise <= 1, width >= 1 else {
             throw TrainingError.invalidOptions("the adversarial term needs a weight ≥ 0, a learning rate > 0, a noise level in [0, 1] and a width ≥ 1, got weight \(weight), lr \(learningRate), noise \(maxNoise), width \(width)")
         }

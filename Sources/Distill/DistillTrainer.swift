@@ -450,22 +450,12 @@ public final class DistillTrainer: TrainingRun {
         } else {
             try trainer.student.network.load(WorldTeacher.networkTensors(of: checkpoint).dictionary)
         }
-        for (name, tensor) in trainer.loraNames {
-            guard let saved = lora[name], saved.shape == tensor.shape else {
-                throw DistillError.invalidArgument(name: path, reason: "its LoRA adapters do not match (rank or targets differ): \(name)")
-            }
-            try tensor.assign(saved)
-        }
+        try restore(trainer.loraNames, from: lora, path: path, mismatch: "its LoRA adapters do not match (rank or targets differ)")
         if let adversarial = trainer.adversarial {
             guard let weights = state.tensors["discriminator"], let optimizer = state.optimizers["discriminator"] else {
                 throw DistillError.invalidArgument(name: path, reason: "was trained without the adversarial term, but the options ask for one")
             }
-            for (name, tensor) in adversarial.parameters {
-                guard let saved = weights[name], saved.shape == tensor.shape else {
-                    throw DistillError.invalidArgument(name: path, reason: "its discriminator does not match (another width): \(name)")
-                }
-                try tensor.assign(saved)
-            }
+            try restore(adversarial.parameters, from: weights, path: path, mismatch: "its discriminator does not match (another width)")
             try adversarial.optimizer.load(optimizer)
         }
         try trainer.studentOptimizer.load(studentState)
@@ -474,5 +464,16 @@ public final class DistillTrainer: TrainingRun {
         trainer.step = state.step
         trainer.history = state.history
         return trainer
+    }
+
+    /// Assigns each of `parameters` its saved tensor of the same name and shape, or names the first
+    /// that has none.
+    private static func restore(_ parameters: [(name: String, tensor: Tensor)], from saved: NamedTensors, path: String, mismatch: String) throws {
+        for (name, tensor) in parameters {
+            guard let value = saved[name], value.shape == tensor.shape else {
+                throw DistillError.invalidArgument(name: path, reason: "\(mismatch): \(name)")
+            }
+            try tensor.assign(value)
+        }
     }
 }

@@ -284,9 +284,7 @@ private func adversarialTerm(_ args: Arguments, _ p: String) throws -> Adversari
         }
     default: throw args.mistake(p, expected)
     }
-    guard term.weight.isFinite, term.weight >= 0, term.learningRate.isFinite, term.learningRate > 0, term.maxNoise >= 0, term.maxNoise <= 1 else {
-        throw args.mistake(p, expected)
-    }
+    do { try term.validate() } catch { throw args.mistake(p, expected) }
     return term
 }
 

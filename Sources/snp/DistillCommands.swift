@@ -90,9 +90,7 @@ struct DistillRunArguments {
             term.learningRate = try args.float("gan-lr") ?? term.learningRate
             term.maxNoise = try args.float("gan-noise") ?? term.maxNoise
             term.width = try args.integer("gan-width", term.width, minimum: 1)
-            guard weight.isFinite, weight >= 0, term.learningRate > 0, term.maxNoise >= 0, term.maxNoise <= 1 else {
-                throw UsageError(message: "--gan-weight must be ≥ 0, --gan-lr > 0 and --gan-noise in [0, 1], got \(weight), \(term.learningRate), \(term.maxNoise)")
-            }
+            do { try term.validate() } catch { throw UsageError(message: "--gan-weight/--gan-lr/--gan-noise/--gan-width: \(error)") }
             options.adversarial = term
         } else if let extra = ["gan-lr", "gan-noise", "gan-width"].first(where: { args.value($0) != nil }) {
             throw UsageError(message: "--\(extra) sets the adversarial term, which needs --gan-weight")
