@@ -53,11 +53,6 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
     func evaluations(_ t: DistillTrainer, _ name: String) -> [Double] {
         zip(t.history.steps, t.history.metrics[name] ?? []).filter { !$0.1.isNaN }.map(\.1)
     }
-    func meanSD(_ xs: [Double]) -> (Double, Double) {
-        let m = xs.reduce(0, +) / Double(xs.count)
-        let v = xs.count > 1 ? xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1) : 0
-        return (m, v.squareRoot())
-    }
 
     // E1 (and E2's "neither" and "both" from its seed-0 runs).
     var finals: [String: [String: Double]] = [:]

@@ -41,6 +41,8 @@ let helpDetails: [String: String] = [
       --run PATH             the resumable run checkpoint (default OUT with .run.h5); written at
                              every --checkpoint-every, at the end, and on Ctrl-C
       --resume               continue the run in --run instead of starting afresh
+      --config JSON          keys replacing the tiny network's diffusers config, e.g. '{"patch_size": 1}'
+                             or '{"num_layers": 6}' (a fresh run only)
       --init PATH            start from a trained teacher's weights (a fresh optimizer, schedule and EMA;
                              its kind and encoder are the teacher's): a longer run after the first one's
                              run checkpoint is gone
@@ -106,15 +108,19 @@ let helpDetails: [String: String] = [
       --teacher PATH | --student PATH
       --kappas LIST (teachers; default 2,3,4,5,uniform:2:5; each as snp distill's --kappa)
       --count N (256)  --steps N (20)  --sampler dpmsolver|ddim|euler  --seed S
+      --seeds LIST           several noise seeds (e.g. 0,1,2,3): each row is the mean over them,
+                             FD and prompt accuracy as mean ± sd (FD of 256 images moves by several
+                             points with the noise alone; compare models on the same seeds)
       --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder)
-      --json FILE            every metric printed, per row, as JSON
+      --json FILE            every metric printed, per row, as JSON (with --seeds: the means,
+                             fd_sd and prompt_acc_sd, and each seed's metrics under per_seed)
     """,
 ]
 
 /// `snp train-teacher`: see `helpDetails`.
 func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     var args = try Arguments(words, valued: ["kind", "encoder", "steps", "batch", "lr", "ema", "warmup", "seed", "log-every",
-                                             "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves", "init"])
+                                             "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves", "init", "config"])
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
     let explicitEncoder = args.value("encoder")
@@ -138,6 +144,14 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     let initPath = args.value("init")
     if resume, initPath != nil { throw UsageError(message: "--init starts a new run from a teacher's weights; it cannot be combined with --resume") }
     let gridPath = args.value("grid"), curvesPath = args.value("curves")
+    var overrides: [String: Any] = [:]
+    if let text = args.value("config") {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), let dict = object as? [String: Any] else {
+            throw UsageError(message: "--config must be a JSON object of config keys, e.g. '{\"patch_size\": 1}'; got \(text)")
+        }
+        if resume || initPath != nil { throw UsageError(message: "--config shapes a fresh teacher; a resumed or --init run keeps its network's config") }
+        overrides = dict
+    }
     try args.finish(positionalCount: 0...0)
 
     // A warm start is conditioned on its teacher's own (embedded) encoder.
@@ -159,7 +173,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         print("starting from the weights of \(initPath)")
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     } else {
-        let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed)
+        let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed, overrides: overrides)
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     }
     print("\(trainer.teacher.architecture) teacher: \(trainer.teacher.network.parameterCount) parameters, side \(world.side), " +
@@ -249,13 +263,24 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
 
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "classifier", "json"])
+    var args = try Arguments(words, valued: ["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json"])
     let teacherPath = args.value("teacher"), studentPath = args.value("student")
     guard (teacherPath == nil) != (studentPath == nil) else { throw UsageError(message: "give one of --teacher PATH or --student PATH") }
     let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { spec in
         do { return try parseGuidanceDistribution(String(spec)) } catch { throw UsageError(message: "--kappas: \(error)") }
     }
-    let count = try args.integer("count", 256, minimum: 8), steps = try args.integer("steps", 20, minimum: 1), seed = try args.integer("seed", 0)
+    let count = try args.integer("count", 256, minimum: 8), steps = try args.integer("steps", 20, minimum: 1)
+    let seeds: [Int]
+    if let list = args.value("seeds") {
+        guard args.value("seed") == nil else { throw UsageError(message: "give --seed S or --seeds LIST, not both") }
+        seeds = try list.split(separator: ",", omittingEmptySubsequences: false).map { word in
+            guard let s = Int(word.trimmingCharacters(in: .whitespaces)), s >= 0 else { throw UsageError(message: "--seeds: '\(word)' is not a seed (a whole number ≥ 0)") }
+            return s
+        }
+        guard Set(seeds).count == seeds.count else { throw UsageError(message: "--seeds: \(list) repeats a seed") }
+    } else {
+        seeds = [try args.integer("seed", 0)]
+    }
     let samplerName = args.value("sampler") ?? "dpmsolver"
     let classifierPath = args.value("classifier"), jsonPath = args.value("json")
     try args.finish(positionalCount: 0...0)
@@ -270,12 +295,12 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let heldOut = try judge.map { try SampleEvaluator(teacher: pipeline, world: world, count: count, judge: $0, split: .test) }
 
     /// (label, images for the training-distribution captions, images for the held-out captions)
-    var rows: [(label: String, generate: (SampleEvaluator) throws -> Tensor)] = []
+    var rows: [(label: String, generate: (SampleEvaluator, Int) throws -> Tensor)] = []
     if let student {
-        rows.append(("one step", { e in try student.generate(prompts: e.captions, generator: RandomGenerator(seed: UInt64(seed))) }))
+        rows.append(("one step", { e, seed in try student.generate(prompts: e.captions, generator: RandomGenerator(seed: UInt64(seed))) }))
     } else {
         for setting in settings {
-            rows.append(("κ ~ \(setting.description)", { e in
+            rows.append(("κ ~ \(setting.description)", { e, seed in
                 let kappas = try setting.draw(e.captions.count, RandomGenerator(seed: UInt64(seed) &+ 99))
                 guard kappas.allSatisfy({ $0 >= 0 && $0 <= 30 }) else { throw UsageError(message: "--kappas: \(setting) draws κ outside [0, 30]") }
                 return try pipeline.sample(prompts: e.captions, kappa: kappas, steps: steps, sampler: sampler, generator: RandomGenerator(seed: UInt64(seed)))
@@ -287,7 +312,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let otherReal = try world.batch(count, split: .train, start: 5_000_000).images
     let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(pipeline.encoder, otherReal))
     print(String(format: "FD floor (real vs other real): %.2f; mean |Laplacian| of the real images: %.3f; ", floor, evaluator.realHighFrequency)
-          + "\(count) captions, seed \(seed)" +
+          + "\(count) captions, " + (seeds.count == 1 ? "seed \(seeds[0])" : "mean over seeds \(seeds.map(String.init).joined(separator: ", "))") +
           (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
     var header = "| \(student == nil ? "guidance" : "student") | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | HF |"
     if judge != nil { header += " prompt acc ↑ | " + kinds.map(\.rawValue).joined(separator: " | ") + " | held-out acc ↑ | held-out shape |" }
@@ -296,29 +321,49 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     var records: [[String: Any]] = []
     for row in rows {
         let start = Date()
-        let m = try evaluator.evaluate(row.generate(evaluator))
-        let h = try heldOut.map { try $0.evaluate(row.generate($0)) }
-        var line = String(format: "| %@ | %.2f | %.2f | %.3f | %.3f | %.3f |", row.label, m["fd"]!, m["clip_score"]!, m["precision"]!, m["recall"]!, m["hf"]!)
+        let perSeed = try seeds.map { seed in
+            (m: try evaluator.evaluate(row.generate(evaluator, seed)), h: try heldOut.map { try $0.evaluate(row.generate($0, seed)) })
+        }
+        let m = meanMetrics(perSeed.map(\.m)), h = heldOut == nil ? nil : meanMetrics(perSeed.compactMap(\.h))
+        let spread = { (key: String) in meanSD(perSeed.compactMap { $0.m[key] }).sd }
+        let fdText = seeds.count == 1 ? String(format: "%.2f", m["fd"]!) : String(format: "%.2f ± %.2f", m["fd"]!, spread("fd"))
+        var line = String(format: "| %@ | %@ | %.2f | %.3f | %.3f | %.3f |", row.label, fdText, m["clip_score"]!, m["precision"]!, m["recall"]!, m["hf"]!)
         if judge != nil {
-            line += " \(percent(m["prompt_acc"])) | " + kinds.map { percent(m["acc_\($0.rawValue)"]) }.joined(separator: " | ")
+            line += " \(percent(m["prompt_acc"]))" + (seeds.count == 1 ? "" : String(format: " ± %.1f", 100 * spread("prompt_acc"))) + " | "
+                + kinds.map { percent(m["acc_\($0.rawValue)"]) }.joined(separator: " | ")
                 + " | \(percent(h?["prompt_acc"])) | \(percent(h?["acc_shape"])) |"
         }
         let seconds = Date().timeIntervalSince(start)
         print(line + String(format: " %.0f |", seconds))
         var record: [String: Any] = ["row": row.label, "seconds": seconds]
         for (k, v) in m { record[k] = v.isNaN ? NSNull() : v }
-        if let h { record["held_out"] = Dictionary(uniqueKeysWithValues: h.filter { $0.key.hasPrefix("acc") || $0.key.hasPrefix("prompt") }.map { ($0.key, $0.value.isNaN ? NSNull() as Any : $0.value as Any) }) }
+        if let h { record["held_out"] = heldOutRecord(h) }
+        if seeds.count > 1 {
+            record["fd_sd"] = spread("fd")
+            if judge != nil { record["prompt_acc_sd"] = spread("prompt_acc") }
+            record["per_seed"] = zip(seeds, perSeed).map { seed, r -> [String: Any] in
+                var one: [String: Any] = ["seed": seed]
+                for (k, v) in r.m { one[k] = v.isNaN ? NSNull() : v }
+                if let h = r.h { one["held_out"] = heldOutRecord(h) }
+                return one
+            }
+        }
         records.append(record)
     }
     if let jsonPath {
         let document: [String: Any] = ["model": studentPath ?? teacherPath!, "kind": student == nil ? "teacher" : "student", "count": count,
-                                       "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", "seed": seed,
+                                       "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", (seeds.count == 1 ? "seed" : "seeds"): seeds.count == 1 ? seeds[0] as Any : seeds as Any,
                                        "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
         print("wrote \(jsonPath)")
     }
     return ExitCode.ok
+}
+
+/// The held-out evaluation's accuracies as a JSON object (NaN as null).
+private func heldOutRecord(_ h: [String: Double]) -> [String: Any] {
+    Dictionary(uniqueKeysWithValues: h.filter { $0.key.hasPrefix("acc") || $0.key.hasPrefix("prompt") }.map { ($0.key, $0.value.isNaN ? NSNull() as Any : $0.value as Any) })
 }
 
 /// A share as "12.3 %", "—" when unmeasured (nil or NaN).

@@ -62,6 +62,20 @@ struct MetricsTests {
         }
     }
 
+    @Test("mean ± sd over seeds: the sample sd (n − 1), NaN kept where a run did not measure")
+    func seedSummary() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, Σ(x − 5)² = 32, sample variance 32/7.
+        let (m, sd) = meanSD([2, 4, 4, 4, 5, 5, 7, 9])
+        #expect(m == 5)
+        #expect(abs(sd - (32.0 / 7).squareRoot()) < 1e-12)
+        #expect(meanSD([3.5]) == (3.5, 0))
+        let mean = meanMetrics([["fd": 40, "acc": 0.5, "x": .nan], ["fd": 44, "acc": 0.7, "x": 1]])
+        #expect(mean["fd"] == 42)
+        #expect(abs(mean["acc"]! - 0.6) < 1e-12)
+        #expect(mean["x"]!.isNaN)
+        #expect(meanMetrics([["fd": 1], [:]])["fd"]!.isNaN)
+    }
+
     @Test("FD(x, x) is 0 up to rounding")
     func frechetIdentical() throws {
         for (shape, seed) in [([64, 8], UInt64(1)), ([200, 32], 2), ([40, 64], 3)] {

@@ -180,6 +180,38 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         #expect(throws: DiffusionError.self) { _ = try WorldTeacher(network: wide, encoder: teacher.encoder) }
     }
 
+    @Test("a fresh PixArt teacher starts as PixArt-α does: ε = 0, zero cross-attention outputs, Xavier bounds; overrides reshape it")
+    func pixartInitialisationAndOverrides() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let teacher = try tinyTeacher(.pixart, folder: folder)
+        let pixart = try #require(teacher.network as? PixArtTransformer2DModel)
+        let parameters = Dictionary(uniqueKeysWithValues: pixart.namedParameters().map { ($0.name, $0.tensor) })
+        // The final projection and every cross-attention output are zero, so ε̂ is exactly 0.
+        let x = try Tensor.randn([2, 3, 8, 8], seed: 1)
+        let eps = try noGrad { try teacher.epsilon(x, t: [10, 900], context: teacher.context(["a red circle", ""])) }
+        #expect(eps.scalars.allSatisfy { $0 == 0 })
+        for (name, tensor) in parameters where name.contains("attn2.to_out") { #expect(tensor.scalars.allSatisfy { $0 == 0 }, "\(name)") }
+        // Self-attention weights are Xavier-uniform: |w| ≤ √(6 / (fan_in + fan_out)), biases zero;
+        // PyTorch's default would have bound 1/√fan_in (larger for these square layers).
+        let q = try #require(parameters["transformer_blocks.0.attn1.to_q.weight"])
+        let bound = (6 / Float(q.shape[0] + q.shape[1])).squareRoot()
+        #expect(q.scalars.allSatisfy { abs($0) <= bound })
+        #expect(q.scalars.map(abs).max()! > 0.9 * bound)
+        #expect(try #require(parameters["transformer_blocks.0.attn1.to_q.bias"]).scalars.allSatisfy { $0 == 0 })
+        // N(0, 0.02) for the timestep MLP.
+        let t = try #require(parameters["adaln_single.emb.timestep_embedder.linear_1.weight"]).scalars
+        let sd = (t.map { $0 * $0 }.reduce(0, +) / Float(t.count)).squareRoot()
+        #expect(abs(sd - 0.02) < 0.002)
+
+        // Config overrides: patch 1 gives 64 tokens of 8 × 8 pixels; an unknown key is refused by name.
+        let encoder = teacher.encoder
+        let fine = try WorldTeacher.tiny(.pixart, encoder: encoder, seed: 5, overrides: ["patch_size": 1])
+        #expect((fine.network as? PixArtTransformer2DModel)?.patchSize == 1)
+        #expect(try fine.epsilon(x, t: [10, 900], context: fine.context(["a", "b"])).shape == [2, 3, 8, 8])
+        #expect(throws: ModelError.self) { _ = try WorldTeacher.tiny(.pixart, encoder: encoder, overrides: ["patch_sise": 1]) }
+    }
+
     @Test("EMA follows diffusers' warm-up decay min(d, (1+n)/(10+n))")
     func emaDecay() throws {
         let p = try Tensor([0, 0], shape: [2])

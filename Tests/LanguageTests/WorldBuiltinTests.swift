@@ -48,6 +48,7 @@ struct WorldBuiltinTests {
             ("shapes().render({colour: \"mauve\"})", "world.render(): colour must be one of \"red\", \"orange\""),
             ("uniform(4, 1)", "uniform(): guidance scale: uniform needs finite low < high"),
             ("train_teacher(shapes(), kind: \"vit\")", "train_teacher(): kind must be \"unet\" or \"pixart\", got string \"vit\""),
+            ("train_teacher(shapes(), kind: \"pixart\", steps: 1, config: {patch_sise: 1})", "unknown key patch_sise"),
             ("sparkline(student)", "sparkline(): values must be a list of numbers or a tensor, got student"),
             ("distill(student, vsd(teacher), regression: 1, regression_schedule: \"step\")", "distill(): regression_schedule must be \"constant\" or \"cosine\""),
             ("distill(student, vsd(teacher), regression_weight: -1)", "distill(): regression_weight must be a number ≥ 0"),

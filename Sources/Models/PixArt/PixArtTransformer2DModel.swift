@@ -72,6 +72,40 @@ public final class PixArtTransformer2DModel: Module {
 
     public override var typeName: String { Self.architecture }
 
+    /// Re-draws the weights as PixArt-α's own training code initialises them (its
+    /// `initialize_weights`; diffusers only loads trained ones): Xavier-uniform linear layers and
+    /// patch projection with zero biases, N(0, 0.02) for the timestep MLP, the adaLN projection and
+    /// the caption projection, and zero for every cross-attention output projection and the final
+    /// projection, so a fresh model starts as self-attention blocks that predict ε = 0 and lets
+    /// text in gradually. The position features and scale-shift tables are left as they are. For
+    /// models trained from scratch (the shapes world's teachers); a loaded checkpoint overrides it.
+    public func initializeForTraining(seed: UInt64) throws {
+        try Initialization.withSeed(seed) {
+            func xavier(_ w: Tensor, fanIn: Int, fanOut: Int) throws {
+                let bound = (6 / Float(fanIn + fanOut)).squareRoot()
+                try w.assign(Initialization.uniform(w.shape, bound: bound))
+            }
+            func zero(_ t: Tensor?) throws { if let t { try t.assign(Tensor.zeros(t.shape)) } }
+            for (_, module) in namedModules(includeAdapters: false) {
+                guard let linear = module as? Linear else { continue }
+                try xavier(linear.weight, fanIn: linear.inFeatures, fanOut: linear.outFeatures)
+                try zero(linear.bias)
+            }
+            let proj = posEmbed.proj.weight
+            try xavier(proj, fanIn: proj.count / proj.shape[0], fanOut: proj.shape[0])
+            try zero(posEmbed.proj.bias)
+            var small = [adalnSingle.timestepEmbedder.linear1.weight, adalnSingle.timestepEmbedder.linear2.weight, adalnSingle.linear.weight]
+            if let captionProjection { small += [captionProjection.linear1.weight, captionProjection.linear2.weight] }
+            for w in small { try w.assign(Initialization.normal(w.shape, std: 0.02)) }
+            for block in blocks.items {
+                try zero(block.attn2.toOut.weight)
+                try zero(block.attn2.toOut.bias)
+            }
+            try zero(projOut.weight)
+            try zero(projOut.bias)
+        }
+    }
+
     /// The prediction; `resolution` [B, 2] and `aspectRatio` [B, 1] only for PixArt-α 1024-style
     /// models (use_additional_conditions). `negativeContext` ([B, L⁻, captionChannels]) reaches NASA.
     public func callAsFunction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor? = nil,
