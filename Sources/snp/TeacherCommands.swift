@@ -43,6 +43,8 @@ let helpDetails: [String: String] = [
       --resume               continue the run in --run instead of starting afresh
       --config JSON          keys replacing the tiny network's diffusers config, e.g. '{"patch_size": 1}'
                              or '{"num_layers": 6}' (a fresh run only)
+      --pixart-alpha-init    draw a fresh PixArt's weights as PixArt-α's training code does (Xavier,
+                             zero cross-attention outputs and final layer) instead of PyTorch's default
       --init PATH            start from a trained teacher's weights (a fresh optimizer, schedule and EMA;
                              its kind and encoder are the teacher's): a longer run after the first one's
                              run checkpoint is gone
@@ -152,6 +154,10 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         if resume || initPath != nil { throw UsageError(message: "--config shapes a fresh teacher; a resumed or --init run keeps its network's config") }
         overrides = dict
     }
+    let pixartAlphaInit = args.flag("pixart-alpha-init")
+    if pixartAlphaInit, kind != .pixart || resume || initPath != nil {
+        throw UsageError(message: "--pixart-alpha-init initialises a fresh PixArt teacher (--kind pixart, without --resume or --init)")
+    }
     try args.finish(positionalCount: 0...0)
 
     // A warm start is conditioned on its teacher's own (embedded) encoder.
@@ -173,7 +179,8 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         print("starting from the weights of \(initPath)")
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     } else {
-        let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed, overrides: overrides)
+        let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed, overrides: overrides,
+                                            pixartAlphaInit: pixartAlphaInit)
         trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
     }
     print("\(trainer.teacher.architecture) teacher: \(trainer.teacher.network.parameterCount) parameters, side \(world.side), " +

@@ -180,17 +180,20 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         #expect(throws: DiffusionError.self) { _ = try WorldTeacher(network: wide, encoder: teacher.encoder) }
     }
 
-    @Test("a fresh PixArt teacher starts as PixArt-α does: ε = 0, zero cross-attention outputs, Xavier bounds; overrides reshape it")
+    @Test("pixartAlphaInit starts a PixArt as PixArt-α does: ε = 0, zero cross-attention outputs, Xavier bounds; overrides reshape it")
     func pixartInitialisationAndOverrides() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let teacher = try tinyTeacher(.pixart, folder: folder)
+        let encoder = try ShapesCLIP(side: 8, width: 64, seed: 3)
+        let teacher = try WorldTeacher.tiny(.pixart, encoder: encoder, seed: 5, pixartAlphaInit: true)
         let pixart = try #require(teacher.network as? PixArtTransformer2DModel)
+        // Without the flag: PyTorch's default init (the shipped teachers'), a non-zero ε̂.
+        let plain = try WorldTeacher.tiny(.pixart, encoder: encoder, seed: 5)
         let parameters = Dictionary(uniqueKeysWithValues: pixart.namedParameters().map { ($0.name, $0.tensor) })
         // The final projection and every cross-attention output are zero, so ε̂ is exactly 0.
         let x = try Tensor.randn([2, 3, 8, 8], seed: 1)
         let eps = try noGrad { try teacher.epsilon(x, t: [10, 900], context: teacher.context(["a red circle", ""])) }
         #expect(eps.scalars.allSatisfy { $0 == 0 })
+        let plainEps = try noGrad { try plain.epsilon(x, t: [10, 900], context: plain.context(["a red circle", ""])) }
+        #expect(plainEps.scalars.contains { $0 != 0 })
         for (name, tensor) in parameters where name.contains("attn2.to_out") { #expect(tensor.scalars.allSatisfy { $0 == 0 }, "\(name)") }
         // Self-attention weights are Xavier-uniform: |w| ≤ √(6 / (fan_in + fan_out)), biases zero;
         // PyTorch's default would have bound 1/√fan_in (larger for these square layers).
@@ -205,7 +208,6 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         #expect(abs(sd - 0.02) < 0.002)
 
         // Config overrides: patch 1 gives 64 tokens of 8 × 8 pixels; an unknown key is refused by name.
-        let encoder = teacher.encoder
         let fine = try WorldTeacher.tiny(.pixart, encoder: encoder, seed: 5, overrides: ["patch_size": 1])
         #expect((fine.network as? PixArtTransformer2DModel)?.patchSize == 1)
         #expect(try fine.epsilon(x, t: [10, 900], context: fine.context(["a", "b"])).shape == [2, 3, 8, 8])

@@ -84,19 +84,20 @@ public final class WorldTeacher {
 
     /// A freshly initialised tiny teacher of `kind` on `encoder`.
     /// `overrides` replace keys of the tiny config (e.g. `["patch_size": 1]`): the network's
-    /// own config rules reject unknown keys and bad values.
+    /// own config rules reject unknown keys and bad values. `pixartAlphaInit` draws a PixArt's
+    /// weights as PixArt-α's training code does (`initializeForTraining`) instead of PyTorch's
+    /// default layer init (the shipped teachers'); it made no measurable difference to FD by step
+    /// 3,000 (Docs/results.md).
     public static func tiny(_ kind: Kind, encoder: ShapesCLIP, encoderPath: String? = nil, seed: UInt64 = 0,
-                            overrides: [String: Any] = [:]) throws -> WorldTeacher {
+                            overrides: [String: Any] = [:], pixartAlphaInit: Bool = false) throws -> WorldTeacher {
         let base = tinyConfig(kind, side: encoder.side, contextWidth: encoder.width)
         let config = ModelConfig(architecture: base.architecture, values: base.values.merging(overrides) { $1 })
         let network: any Module & NoisePredictor
         switch kind {
         case .unet: network = try UNet2DConditionModel(config: config, seed: seed)
         case .pixart:
-            // PixArt-α's own initialisation (zero cross-attention outputs and final layer):
-            // PyTorch's default scheme left the 4 × 32 teacher drawing blobs (Docs/results.md).
             let pixart = try PixArtTransformer2DModel(config: config, seed: seed)
-            try pixart.initializeForTraining(seed: seed)
+            if pixartAlphaInit { try pixart.initializeForTraining(seed: seed) }
             network = pixart
         }
         return try WorldTeacher(network: network, encoder: encoder, encoderPath: encoderPath)
