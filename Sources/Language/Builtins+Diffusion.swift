@@ -160,8 +160,7 @@ extension BuiltinDomain {
                 throw RuntimeError("train_teacher(): the encoder sees \(encoder.side)×\(encoder.side) pictures, the world draws \(world.side)×\(world.side)", parameter: "encoder")
             }
             let out = try args.optionalString("out")
-            let overridesText = try jsonText(.record(try args.record("config")), builtin: "train_teacher")
-            let overrides = (try? JSONSerialization.jsonObject(with: Data(overridesText.utf8))) as? [String: Any] ?? [:]
+            let overrides = try configObject(.record(try args.record("config")), builtin: "train_teacher") as? [String: Any] ?? [:]
             let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: seed, overrides: overrides)
             let trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
             let outcome = try drive(trainer, steps: steps, schedule: trainingSchedule(logEvery: logEvery, evalEvery: evalEvery),

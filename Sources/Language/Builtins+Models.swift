@@ -172,6 +172,13 @@ private func networkBuilder(_ name: String, _ architecture: String, example: Str
 
 /// A record / list / number / string / bool / nil as JSON text (for model configs).
 func jsonText(_ value: Value, builtin: String) throws -> String {
+    let data = try JSONSerialization.data(withJSONObject: try configObject(value, builtin: builtin), options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// A record / list / number / string / bool / nil as the Foundation object a config holds
+/// (whole numbers as Int, nil as NSNull).
+func configObject(_ value: Value, builtin: String) throws -> Any {
     func object(_ v: Value) throws -> Any {
         switch v {
         case .number(let x):
@@ -185,6 +192,5 @@ func jsonText(_ value: Value, builtin: String) throws -> String {
         default: throw RuntimeError("\(builtin)(): config values must be numbers, strings, bools, nil, lists or records, got \(v.typeName)", parameter: "config")
         }
     }
-    let data = try JSONSerialization.data(withJSONObject: try object(value), options: [.sortedKeys])
-    return String(decoding: data, as: UTF8.self)
+    return try object(value)
 }

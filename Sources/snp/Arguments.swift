@@ -51,6 +51,17 @@ struct Arguments {
         return v
     }
 
+    /// A comma-separated list of integers in `range` (`--seeds 0,1,2`), or nil when absent.
+    mutating func integers(_ name: String, in range: ClosedRange<Int>) throws -> [Int]? {
+        guard let text = value(name) else { return nil }
+        return try text.split(separator: ",", omittingEmptySubsequences: false).map { word in
+            guard let v = Int(word.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                throw UsageError(message: "--\(name): each must be an integer in \(range.lowerBound)…\(range.upperBound), got '\(word)'")
+            }
+            return v
+        }
+    }
+
     mutating func flag(_ name: String) -> Bool { used.insert(name); return flags.contains(name) }
 
     /// Rejects options and switches nobody asked for (typos).

@@ -17,10 +17,7 @@ func diagnoseCommand(_ words: [String]) throws -> Int32 {
     let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"
     let count = try args.integer("count", 256, minimum: 8), draws = try args.integer("draws", 6, minimum: 2)
     let seed = UInt64(try args.integer("seed", 0))
-    let timesteps = try (args.value("timesteps") ?? "999,900,750,625,500,399,250").split(separator: ",").map { text -> Int in
-        guard let t = Int(text), t >= 1, t <= 999 else { throw UsageError(message: "--timesteps: each must be an integer in 1…999, got '\(text)'") }
-        return t
-    }
+    let timesteps = try args.integers("timesteps", in: 1...999) ?? [999, 900, 750, 625, 500, 399, 250]
     try args.finish(positionalCount: 0...0)
     let teacher = try WorldTeacher.load(teacherPath)
     let world = try ShapesWorld(side: teacher.side)

@@ -278,13 +278,10 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     }
     let count = try args.integer("count", 256, minimum: 8), steps = try args.integer("steps", 20, minimum: 1)
     let seeds: [Int]
-    if let list = args.value("seeds") {
+    if let list = try args.integers("seeds", in: 0...Int(Int32.max)) {
         guard args.value("seed") == nil else { throw UsageError(message: "give --seed S or --seeds LIST, not both") }
-        seeds = try list.split(separator: ",", omittingEmptySubsequences: false).map { word in
-            guard let s = Int(word.trimmingCharacters(in: .whitespaces)), s >= 0 else { throw UsageError(message: "--seeds: '\(word)' is not a seed (a whole number ≥ 0)") }
-            return s
-        }
-        guard Set(seeds).count == seeds.count else { throw UsageError(message: "--seeds: \(list) repeats a seed") }
+        guard Set(list).count == list.count else { throw UsageError(message: "--seeds: \(list.map(String.init).joined(separator: ",")) repeats a seed") }
+        seeds = list
     } else {
         seeds = [try args.integer("seed", 0)]
     }
@@ -343,14 +340,14 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         let seconds = Date().timeIntervalSince(start)
         print(line + String(format: " %.0f |", seconds))
         var record: [String: Any] = ["row": row.label, "seconds": seconds]
-        for (k, v) in m { record[k] = v.isNaN ? NSNull() : v }
+        record.merge(jsonMetrics(m)) { $1 }
         if let h { record["held_out"] = heldOutRecord(h) }
         if seeds.count > 1 {
             record["fd_sd"] = spread("fd")
             if judge != nil { record["prompt_acc_sd"] = spread("prompt_acc") }
             record["per_seed"] = zip(seeds, perSeed).map { seed, r -> [String: Any] in
-                var one: [String: Any] = ["seed": seed]
-                for (k, v) in r.m { one[k] = v.isNaN ? NSNull() : v }
+                var one = jsonMetrics(r.m)
+                one["seed"] = seed
                 if let h = r.h { one["held_out"] = heldOutRecord(h) }
                 return one
             }
@@ -368,9 +365,14 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     return ExitCode.ok
 }
 
-/// The held-out evaluation's accuracies as a JSON object (NaN as null).
+/// Metrics as a JSON object, NaN (unmeasured) as null.
+private func jsonMetrics(_ m: [String: Double]) -> [String: Any] {
+    m.mapValues { $0.isNaN ? NSNull() as Any : $0 as Any }
+}
+
+/// The held-out evaluation's accuracies as a JSON object.
 private func heldOutRecord(_ h: [String: Double]) -> [String: Any] {
-    Dictionary(uniqueKeysWithValues: h.filter { $0.key.hasPrefix("acc") || $0.key.hasPrefix("prompt") }.map { ($0.key, $0.value.isNaN ? NSNull() as Any : $0.value as Any) })
+    jsonMetrics(h.filter { $0.key.hasPrefix("acc") || $0.key.hasPrefix("prompt") })
 }
 
 /// A share as "12.3 %", "—" when unmeasured (nil or NaN).
