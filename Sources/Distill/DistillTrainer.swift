@@ -114,14 +114,16 @@ public struct DistillOptions {
 
 /// Distils a `WorldTeacher` into a `OneStepStudent` by VSD (eq. 6/7) with guidance-scale
 /// distributions (PG-SB) and the baselines (SwiftBrush's fixed κ, DMD2's two-time-scale rule,
-/// SBv2's clamped CLIP loss). Each step: the student draws x0 for a batch of the world's training
-/// captions; VSD against the frozen and LoRA teachers (one network, adapters off/on) updates the
+/// SBv2's clamped CLIP loss). Each step: the student draws x0 for a batch of training captions (of
+/// the shapes world, a dataset or a prompt list: VSD needs no images); VSD against the frozen and LoRA teachers (one network, adapters off/on) updates the
 /// student; then the LoRA teacher takes `loraStepsPerStudentStep` denoising steps (eq. 3, prompt
 /// dropout) on detached student samples. Drive it with `runTraining`.
 public final class DistillTrainer: TrainingRun {
     public let teacher: WorldTeacher
     public let student: OneStepStudent
-    public let world: ShapesWorld
+    /// Where the training captions come from; when it is an `ImageTextDataset` its held-out images
+    /// are what evaluations measure against (a plain prompt list cannot be evaluated).
+    public let data: any PromptSource
     public let options: DistillOptions
     /// The teacher's network copy that carries the LoRA teacher's adapters.
     public let teachers: any Module & NoisePredictor
@@ -146,16 +148,18 @@ public final class DistillTrainer: TrainingRun {
     public var judge: AttributeClassifier?
 
     /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
-    public init(teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions, student: OneStepStudent? = nil) throws {
+    public init(teacher: WorldTeacher, data: any PromptSource, options: DistillOptions, student: OneStepStudent? = nil) throws {
         try options.validate()
-        guard world.side == teacher.side else {
-            throw DistillError.invalidArgument(name: "distillation", reason: "the teacher is built for side \(teacher.side), the world draws \(world.side)")
+        if let images = data as? any ImageTextDataset {
+            try images.requireSide(teacher.side, for: "the teacher")
+        } else if options.adversarial != nil {
+            throw DistillError.invalidArgument(name: "distillation", reason: "the adversarial term needs real images, and \(data.name) has none (give a dataset)")
         }
         if let student, student.pipeline.architecture != teacher.architecture || student.side != teacher.side {
             throw DistillError.invalidArgument(name: "student", reason: "a \(student.pipeline.architecture) at side \(student.side), but the teacher is a \(teacher.architecture) at side \(teacher.side)")
         }
         self.teacher = teacher
-        self.world = world
+        self.data = data
         self.options = options
         if let student, let t = options.studentTimestep, student.timestep != t {
             throw DistillError.invalidArgument(name: "student", reason: "conditioned at t = \(student.timestep), but the options ask for t = \(t)")
@@ -188,9 +192,9 @@ public final class DistillTrainer: TrainingRun {
         return network
     }
 
-    /// Captions of the world's training images step·B ..< (step+1)·B.
-    func captions(at step: Int) -> [String] {
-        (0..<options.batchSize).map { world.draw(step * options.batchSize + $0, split: .train).caption }
+    /// Training captions step·B ..< (step+1)·B.
+    func captions(at step: Int) throws -> [String] {
+        try data.captions(options.batchSize, split: .train, start: step * options.batchSize)
     }
 
     public func trainStep() throws -> [String: Double] {
@@ -217,7 +221,7 @@ public final class DistillTrainer: TrainingRun {
     }
 
     /// The regression warm-up's pairs, made from the run's seed (or `pairSeed`) alone (so a resumed run makes the
-    /// same ones): captions of the world's training images from index 2²⁹ on, noise and the
+    /// same ones): training captions from index 2²⁹ on, noise and the
     /// teacher's DPM-Solver++ samples in chunks of 64.
     func pairs() throws -> (noise: Tensor, images: Tensor, captions: [String]) {
         if let regressionPairs { return regressionPairs }
@@ -234,7 +238,7 @@ public final class DistillTrainer: TrainingRun {
         var noise: [Tensor] = [], images: [Tensor] = [], captions: [String] = []
         for first in stride(from: 0, to: r.pairs, by: 64) {
             let n = Swift.min(64, r.pairs - first)
-            let chunk = (0..<n).map { world.draw((1 << 29) + first + $0, split: .train).caption }
+            let chunk = try data.captions(n, split: .train, start: (1 << 29) + first)
             let seed = pairSeed &* 7919 &+ 0x5EED &+ UInt64(first)
             // NOTE: `sample` draws its starting noise first from the generator it is given, so the
             // same seed reproduces z here.
@@ -289,7 +293,7 @@ public final class DistillTrainer: TrainingRun {
     /// One VSD step of the student, then the LoRA teacher's update(s).
     func vsdStep() throws -> [String: Double] {
         let b = options.batchSize
-        let captions = self.captions(at: step)
+        let captions = try self.captions(at: step)
         let context = try teacher.context(captions), unconditional = try teacher.context(Array(repeating: "", count: b))
         let vsdStep = step - options.regressionSteps
         let warm = options.warmupSteps > 0 ? Swift.min(1, Float(vsdStep + 1) / Float(options.warmupSteps)) : 1
@@ -342,9 +346,9 @@ public final class DistillTrainer: TrainingRun {
         try checkFinite(metrics, step: step + 1)
         try studentOptimizer.step()
 
-        // The discriminator's step: the world's real images for the step's own captions against the student's.
+        // The discriminator's step: the real images of the step's own captions against the student's.
         if let adversarial, let text {
-            let real = try world.batch(b, split: .train, start: step * b).images
+            let real = try (data as! any ImageTextDataset).examples(b, split: .train, start: step * b).images
             metrics.merge(try adversarial.step(real: real, fake: x0, text: text, schedule: teacher.schedule, generator: generator)) { $1 }
             try checkFinite(metrics, step: step + 1)
         }
@@ -384,7 +388,12 @@ public final class DistillTrainer: TrainingRun {
     /// FD, CLIP score, precision and recall of one-step samples for the evaluation captions
     /// (fixed noise: the same images at every evaluation for the same weights).
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, world: world, count: options.evalCount, judge: judge) }
+        if evaluator == nil {
+            guard let images = data as? any ImageTextDataset else {
+                throw DistillError.invalidArgument(name: "evaluation", reason: "needs real images to measure against, and \(data.name) has none (give a dataset, or evaluate every 0 steps)")
+            }
+            evaluator = try SampleEvaluator(teacher: teacher, data: images, count: options.evalCount, judge: judge)
+        }
         let evaluator = self.evaluator!
         return try withStudentWeights {
             let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
@@ -434,13 +443,13 @@ public final class DistillTrainer: TrainingRun {
     public func save(to path: String) throws { try student.pipeline.save(checkpoint(), to: path) }
 
     /// Continues the run saved at `path` against `teacher` with `options` (which must be the run's).
-    public static func resume(from path: String, teacher: WorldTeacher, world: ShapesWorld, options: DistillOptions) throws -> DistillTrainer {
+    public static func resume(from path: String, teacher: WorldTeacher, data: any PromptSource, options: DistillOptions) throws -> DistillTrainer {
         let checkpoint = try Checkpoint.load(path)
         guard let state = checkpoint.training, let studentState = state.optimizer, let loraState = state.optimizers["lora"],
               let random = state.random, let lora = state.tensors["lora"] else {
             throw DistillError.invalidArgument(name: path, reason: "holds no resumable distillation state (optimizers, LoRA adapters, generator)")
         }
-        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let trainer = try DistillTrainer(teacher: teacher, data: data, options: options)
         if let ema = trainer.ema {
             guard let raw = state.tensors["weights"] else {
                 throw DistillError.invalidArgument(name: path, reason: "was trained without a student EMA, but the options keep one")

@@ -125,10 +125,10 @@ extension BuiltinDomain {
                 }
             })
         },
-        Builtin("train_teacher", "world, kind: \"unet\", steps: 500, batch: 32, lr: 1e-3, eval_every: 0, seed: 0, out: nil, encoder: nil, eval_count: 256, log_every: 10, ema: 0.999, config: {}",
-                doc: "Trains a fresh tiny teacher (`kind` \"unet\" or \"pixart\") on the world with the denoising loss (eq. 3: ε-prediction MSE, prompts dropped to \"\" with probability 0.1, AdamW with warm-up and cosine decay, gradient clipping, an EMA of the weights), as `snp train-teacher` does, and returns the run: `run.teacher` samples with the EMA weights, `run.history` has the loss (and FD, CLIP score, precision, recall every `eval_every` steps). `encoder` is the ShapesCLIP whose text tower conditions it (a path or an encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5). `out` saves the EMA teacher there at the end. `config` replaces keys of the tiny network's diffusers config (e.g. `{patch_size: 1}` for a PixArt of one-pixel patches, `{num_layers: 6}`); the network's own rules reject unknown keys. Progress goes to stderr; Ctrl-C stops at the end of a step and returns the run so far.",
+        Builtin("train_teacher", "data, kind: \"unet\", steps: 500, batch: 32, lr: 1e-3, eval_every: 0, seed: 0, out: nil, encoder: nil, eval_count: 256, log_every: 10, ema: 0.999, config: {}",
+                doc: "Trains a fresh tiny teacher (`kind` \"unet\" or \"pixart\") on `data` — the shapes world (from `shapes`) or a dataset of your own (from `dataset`) — with the denoising loss (eq. 3: ε-prediction MSE, prompts dropped to \"\" with probability 0.1, AdamW with warm-up and cosine decay, gradient clipping, an EMA of the weights), as `snp train-teacher` does, and returns the run: `run.teacher` samples with the EMA weights, `run.history` has the loss (and FD, CLIP score, precision, recall every `eval_every` steps). `encoder` is the ShapesCLIP whose text tower conditions it (a path or an encoder; nil: for the world the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5; a dataset needs one trained on it, from `train_clip(data)`), saved inside the teacher. `out` saves the EMA teacher there at the end. `config` replaces keys of the tiny network's diffusers config (e.g. `{patch_size: 1}` for a PixArt of one-pixel patches, `{num_layers: 6}`); the network's own rules reject unknown keys. Progress goes to stderr; Ctrl-C stops at the end of a step and returns the run so far.",
                 example: "let run = train_teacher(shapes(), steps: 200, batch: 16)\nlet t = run.teacher") { args in
-            let world = try args.object("world", as: WorldObject.self, "a world (from shapes)").world
+            let world = try args.imageData("data")
             guard let kind = WorldTeacher.Kind(rawValue: try args.string("kind")) else { throw args.mistake("kind", "\"unet\" or \"pixart\"") }
             let steps = try args.int("steps")
             guard steps >= 1 else { throw args.mistake("steps", "an integer ≥ 1") }
@@ -150,6 +150,9 @@ extension BuiltinDomain {
             let encoder: ShapesCLIP
             switch args["encoder"] {
             case .null:
+                guard world is ShapesWorld else {
+                    throw RuntimeError("train_teacher(): a dataset needs a text encoder that knows its words: encoder: train_clip(data)", parameter: "encoder")
+                }
                 let path = try WorldResources.shipped(ShapesCLIP.shippedFileNames(side: world.side), for: "train_teacher", parameter: "encoder")
                 (encoder, encoderPath) = (try WorldResources.encoder(at: path), path)
             case .string(let path): (encoder, encoderPath) = (try WorldResources.encoder(at: path), path)
@@ -157,12 +160,12 @@ extension BuiltinDomain {
             default: throw args.mistake("encoder", "an encoder (from load) or a ShapesCLIP checkpoint path")
             }
             guard encoder.side == world.side else {
-                throw RuntimeError("train_teacher(): the encoder sees \(encoder.side)×\(encoder.side) pictures, the world draws \(world.side)×\(world.side)", parameter: "encoder")
+                throw RuntimeError("train_teacher(): the encoder sees \(encoder.side)×\(encoder.side) pictures, \(world.name) holds \(world.side)×\(world.side)", parameter: "encoder")
             }
             let out = try args.optionalString("out")
             let overrides = try configObject(.record(try args.record("config")), builtin: "train_teacher") as? [String: Any] ?? [:]
             let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: seed, overrides: overrides)
-            let trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
+            let trainer = try TeacherTrainer(teacher: teacher, data: world, options: options)
             let outcome = try drive(trainer, steps: steps, schedule: trainingSchedule(logEvery: logEvery, evalEvery: evalEvery),
                                     label: "train_teacher", interpreter: args.interpreter)
             if let out { try trainer.ema.withAveragedWeights { try trainer.teacher.save(to: out) } }

@@ -143,12 +143,12 @@ extension BuiltinDomain {
             ]))
         },
         Builtin("distill", "student, loss, prompts: nil, steps: 300, batch: 8, lr: 1e-5, lora_lr: 1e-3, eval_every: 50, eval_count: 256, seed: 0, method: nil, out: nil, log_every: 1, beta1: 0.9, ema: nil, regression: 0, regression_pairs: 1024, regression_lr: 1e-4, regression_weight: 0, regression_beta1: nil, regression_schedule: \"constant\", regression_sampler_steps: 20, regression_cache: nil, regression_pair_seed: nil, gan: nil",
-                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, or a world's `prompts` list (the trainer draws the captions of that world's training split; other prompt lists are not supported). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. `beta1`: Adam's β₁ for both networks (SiD uses 0); `ema`: an EMA decay of the student's weights (evaluated, saved, and left in the student at the end); `regression`: DMD's warm-up, the first that many steps regress the student onto `regression_pairs` teacher DPM-Solver++ samples (κ 3, 20 steps) from the same noise at `regression_lr`; `regression_weight` λ keeps that loss on beside VSD after the warm-up (DMD v1's λ_reg; with `regression: 0` the pairs are made and used from the first VSD step); `regression_beta1`: Adam's β₁ during the warm-up (nil: `beta1`); `regression_schedule`: \"constant\" or \"cosine\" (down to 0 at the warm-up's last step); `regression_sampler_steps`: the teacher's DPM-Solver++ steps for the pairs; `regression_cache`: an HDF5 file the pairs are kept in and read back from (when made with the same settings); `regression_pair_seed`: the pairs' seed (nil: `seed`), so runs of several seeds share them. `gan`: DMD2's adversarial term from the first VSD step — nil (off, the paper's setting), a weight λ, or a record {weight, lr, noise, width}: the student's loss gains λ·softplus(−D(x0, y)) against a small projection discriminator trained (Adam at `lr`, default 2e-4) on the world's real images of the same captions, both noised to t ≤ noise·T (default 0: clean). Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
+                doc: "Distils the VSD objective `loss`'s teacher into `student` (DistillTrainer driven by the training loop, as `snp distill`): each step the student draws x0 for a batch of the world's training captions, VSD updates it (AdamW at `lr`, gradient clipping at 1), and the LoRA teacher learns the student's samples (AdamW at `lora_lr`). The student is trained in place: its weights are the run's at the end (also after Ctrl-C or an error); the LoRA teacher of `loss` is copied, and the trained copy is `run.lora`. `prompts`: nil (the training captions of shapes(size: S, seed: 0)), a world, a world's `prompts` list (the captions of that world's training split), a dataset (its training captions; evaluation against its held-out images), or any list of prompts (VSD needs no images; read in a seeded order, a new one each pass; with no real images to measure against, set `eval_every: 0`). `method` (\"pgsb\", \"sb\", \"sb-ttur\", \"frozen-only\", \"lora-only\", \"sbv2\") presets κ, LoRA steps and the CLIP loss as `snp distill --method`; settings given to `vsd()` explicitly override it. Evaluates FD, CLIP score, precision and recall of `eval_count` one-step images every `eval_every` steps (0: never); logs every `log_every`. `out` saves the student there at the end. `beta1`: Adam's β₁ for both networks (SiD uses 0); `ema`: an EMA decay of the student's weights (evaluated, saved, and left in the student at the end); `regression`: DMD's warm-up, the first that many steps regress the student onto `regression_pairs` teacher DPM-Solver++ samples (κ 3, 20 steps) from the same noise at `regression_lr`; `regression_weight` λ keeps that loss on beside VSD after the warm-up (DMD v1's λ_reg; with `regression: 0` the pairs are made and used from the first VSD step); `regression_beta1`: Adam's β₁ during the warm-up (nil: `beta1`); `regression_schedule`: \"constant\" or \"cosine\" (down to 0 at the warm-up's last step); `regression_sampler_steps`: the teacher's DPM-Solver++ steps for the pairs; `regression_cache`: an HDF5 file the pairs are kept in and read back from (when made with the same settings); `regression_pair_seed`: the pairs' seed (nil: `seed`), so runs of several seeds share them. `gan`: DMD2's adversarial term from the first VSD step — nil (off, the paper's setting), a weight λ, or a record {weight, lr, noise, width}: the student's loss gains λ·softplus(−D(x0, y)) against a small projection discriminator trained (Adam at `lr`, default 2e-4) on the world's real images of the same captions, both noised to t ≤ noise·T (default 0: clean). Progress on stderr; Ctrl-C stops at the end of the current step and returns the run so far.",
                 example: "let run = distill(student, vsd(teacher), steps: 300, batch: 8, eval_every: 50)\nplot(run, [\"loss\", \"fd\"], to: \"curves.png\")") { args in
             let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
             let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
             let teacher = loss.teacher.teacher
-            let world = try distillWorld(args, "prompts", side: teacher.side)
+            let world = try distillWorld(args, "prompts", side: teacher.side, seed: try args.optionalSeed("seed") ?? 0)
             var options = try DistillOptions()
             if let name = try args.optionalString("method") {
                 guard let method = DistillMethod(rawValue: name) else {
@@ -200,9 +200,12 @@ extension BuiltinDomain {
             options.adversarial = try adversarialTerm(args, "gan")
             let schedule = trainingSchedule(logEvery: try positive(args, "log_every"), evalEvery: try args.count("eval_every"))
             let out = try args.optionalString("out")
+            if schedule.evalEvery > 0, !(world is any ImageTextDataset) {
+                throw RuntimeError("distill(): \(world.name) has no real images to evaluate against: set eval_every: 0, or give a dataset", parameter: "eval_every")
+            }
 
             // The student given is the one trained (in place); the LoRA teacher starts as the loss's.
-            let trainer = try DistillTrainer(teacher: teacher, world: world, options: options, student: student.student)
+            let trainer = try DistillTrainer(teacher: teacher, data: world, options: options, student: student.student)
             try trainer.teachers.load(Dictionary(uniqueKeysWithValues: loss.lora.pipeline.network.namedParameters().map { ($0.name, $0.tensor) }),
                                       includeAdapters: true)
             let outcome = try drive(trainer, steps: steps, schedule: schedule, label: "distill", interpreter: args.interpreter)
@@ -290,23 +293,26 @@ private func adversarialTerm(_ args: Arguments, _ p: String) throws -> Adversari
 
 /// The world whose training captions a distillation run draws: nil (the teacher's side, seed 0),
 /// a world, or a world's `prompts` list.
-private func distillWorld(_ args: Arguments, _ p: String, side: Int) throws -> ShapesWorld {
-    let world: ShapesWorld
+private func distillWorld(_ args: Arguments, _ p: String, side: Int, seed: UInt64) throws -> any PromptSource {
+    let source: any PromptSource
     switch args[p] {
-    case .null: world = try ShapesWorld(side: side, seed: 0)
-    case .object(let w as WorldObject): world = w.world
+    case .null: source = try ShapesWorld(side: side, seed: 0)
+    case .object(let w as WorldObject): source = w.world
+    case .object(let d as DatasetObject): source = d.data
     case .list(let items):
-        let given = items.map { item -> String? in if case .string(let s) = item { return s } else { return nil } }
-        guard let match = WorldPrompts.world(with: given, side: side) else {
-            throw RuntimeError("distill(): prompts must be nil, a world, or a world's prompts (world.prompts): the trainer draws the captions of a world's training split, so another list of \(items.count) prompts cannot be used", parameter: p)
+        let given = try items.map { item -> String in
+            guard case .string(let s) = item else { throw args.mistake(p, "a list of strings") }
+            return s
         }
-        world = match
-    default: throw args.mistake(p, "nil, a world or a world's prompts (world.prompts)")
+        // A world's own prompt list reads that world's captions (as before); any other list is a
+        // prompt list, read in a seeded order per pass (no images: nothing to evaluate against).
+        if let match = WorldPrompts.world(with: given, side: side) { source = match } else { source = try PromptList(given, seed: seed) }
+    default: throw args.mistake(p, "nil, a world, a dataset, or a list of prompts")
     }
-    guard world.side == side else {
-        throw RuntimeError("distill(): the world draws \(world.side)×\(world.side) pictures, the teacher \(side)×\(side)", parameter: p)
+    if let images = source as? any ImageTextDataset, images.side != side {
+        throw RuntimeError("distill(): \(images.name) holds \(images.side)×\(images.side) pictures, the teacher draws \(side)×\(side)", parameter: p)
     }
-    return world
+    return source
 }
 
 /// The worlds `shapes()` made, so `distill(prompts: world.prompts)` finds the world a prompt

@@ -15,8 +15,8 @@ extension BuiltinDomain {
             WorldPrompts.note(world)
             return .object(WorldObject(world))
         },
-        Builtin("evaluate", "model, images, prompts: nil",
-                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world, in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one)}.",
+        Builtin("evaluate", "model, images, prompts: nil, data: nil",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one)}.",
                 example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
             let images = try args.images("images")
             let n = images.shape[0]
@@ -26,8 +26,13 @@ extension BuiltinDomain {
                 throw RuntimeError("evaluate(): the encoder sees \(encoder.side)×\(encoder.side) pictures, got \(images.shape[2])×\(images.shape[3])", parameter: "images")
             }
             let prompts = try args.optionalPrompts("prompts", count: n)
-            let metrics = try WorldResources.serialized {
-                try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
+            let metrics: [String: Double]
+            if case .null = args["data"] {
+                metrics = try WorldResources.serialized {
+                    try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
+                }
+            } else {
+                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n).evaluate(images, prompts: prompts)
             }
             return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
         },

@@ -10,6 +10,7 @@ public enum Builtins {
         .models,
         .diffusion,
         .worlds,
+        .data,
         .distill,
         .pictures,
         .files,

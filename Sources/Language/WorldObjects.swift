@@ -306,8 +306,8 @@ final class WorldObject: NativeObject {
     }
 }
 
-private func split(_ args: Arguments, _ p: String) throws -> ShapesWorld.Split {
-    guard let split = ShapesWorld.Split(rawValue: try args.string(p)) else { throw args.mistake(p, "\"train\" or \"test\"") }
+func split(_ args: Arguments, _ p: String) throws -> DataSplit {
+    guard let split = DataSplit(rawValue: try args.string(p)) else { throw args.mistake(p, "\"train\" or \"test\"") }
     return split
 }
 
@@ -483,7 +483,7 @@ enum WorldResources {
             // The shipped classifier judges prompt accuracy when it is found; without it, prompt_acc is nan.
             let judge = try candidates([AttributeClassifier.shippedFileName(side: encoder.side)]).first(where: { FileManager.default.fileExists(atPath: $0) })
                 .map { try classifier(at: $0) }
-            let evaluator = try SampleEvaluator(encoder: encoder, world: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge)
+            let evaluator = try SampleEvaluator(encoder: encoder, data: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge)
             evaluators.append((encoder, count, evaluator))
             if evaluators.count > 4 { evaluators.removeFirst() }
             return evaluator

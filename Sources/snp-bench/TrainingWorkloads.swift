@@ -102,7 +102,7 @@ func trainingWorkloads(seconds: Double, generator g: RandomGenerator, run: (Stri
         options.loraStepsPerStudentStep = 1
         options.promptDropout = 0.1
         options.clipLoss = nil
-        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let trainer = try DistillTrainer(teacher: teacher, data: world, options: options)
         // Checked against Scripts/bench_torch.py's LoRA injection (same counts there).
         print("  vsd: student \(trainer.student.network.namedParameters().map(\.tensor.count).reduce(0, +)) parameters, "
               + "\(trainer.teachers.loraAdapters.count) LoRA adapters with \(trainer.teachers.loraParameters.map(\.count).reduce(0, +)) parameters")

@@ -21,7 +21,7 @@ func diagnoseCommand(_ words: [String]) throws -> Int32 {
     try args.finish(positionalCount: 0...0)
     let teacher = try WorldTeacher.load(teacherPath)
     let world = try ShapesWorld(side: teacher.side)
-    let evaluator = try SampleEvaluator(teacher: teacher, world: world, count: count)
+    let evaluator = try SampleEvaluator(teacher: teacher, data: world, count: count)
     let schedule = teacher.schedule
 
     print("## 1. The teacher's denoising error by t (\(count) held-out real images, conditioned on their captions)\n")
@@ -57,7 +57,7 @@ func diagnoseCommand(_ words: [String]) throws -> Int32 {
     var options = try DistillOptions()
     options.learningRate = 1e-12
     options.seed = seed
-    let warm = try DistillTrainer(teacher: teacher, world: world, options: options)
+    let warm = try DistillTrainer(teacher: teacher, data: world, options: options)
     try runTraining(warm, steps: 40, schedule: TrainingSchedule(logEvery: 40), progress: ProgressReporter(label: "LoRA teacher", total: 40))
     let student = warm.student, lora = warm.teachers
     let parameters = student.network.namedParameters().map(\.tensor)

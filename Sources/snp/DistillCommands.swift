@@ -104,7 +104,8 @@ struct DistillRunArguments {
 
 /// `snp distill`: see `helpDetails["distill"]`.
 func distillCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every", "init"]))
+    var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every", "init", "prompts"])
+                                                .union(DataArguments.valued))
     let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"
     let methodName = args.value("method") ?? "pgsb"
     guard let method = DistillMethod(rawValue: methodName) else {
@@ -117,9 +118,27 @@ func distillCommand(_ words: [String]) throws -> Int32 {
     run.schedule.checkpointEvery = try args.integer("checkpoint-every", 0)
     if run.schedule.checkpointEvery % run.schedule.logEvery != 0 { run.schedule.logEvery = 1 }
     let curves = args.value("curves"), grid = args.value("grid"), resume = args.flag("resume"), initPath = args.value("init")
+    let dataArguments = try DataArguments(&args), promptsPath = args.value("prompts")
     try args.finish(positionalCount: 0...0)
     if resume, initPath != nil { throw UsageError(message: "--init starts a new run from a student; --resume continues a run: give one") }
-    let world = try ShapesWorld(side: teacher.side)
+    if promptsPath != nil, dataArguments.path != nil { throw UsageError(message: "give --prompts FILE or --data PATH, not both") }
+    // The captions: the shapes world's, a dataset's, or a prompt list (VSD needs no images; then
+    // nothing can be evaluated against real images, so --eval-every must be 0).
+    let world: any PromptSource
+    if let promptsPath {
+        let lines = try String(contentsOfFile: promptsPath, encoding: .utf8).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw UsageError(message: "--prompts: \(promptsPath) holds no prompts (one per line)") }
+        if run.schedule.evalEvery > 0 {
+            throw UsageError(message: "--prompts: a prompt list has no real images to measure against; add --eval-every 0 (or give --data)")
+        }
+        world = try PromptList(lines, seed: run.options.seed)
+        print("prompts: \(promptsPath) — \(lines.count) prompts")
+    } else {
+        let data = try dataArguments.dataset(side: teacher.side)
+        warnUnknownWords(data, teacher.encoder)
+        world = data
+    }
     // --init: a fresh run (optimizers, LoRA teacher, EMA) from a one-step student's weights, e.g. a warm-up's.
     var initial: OneStepStudent? = nil
     if let initPath {
@@ -127,8 +146,8 @@ func distillCommand(_ words: [String]) throws -> Int32 {
         if run.options.studentTimestep == nil { run.options.studentTimestep = initial!.timestep }
     }
     let trainer = resume
-        ? try DistillTrainer.resume(from: run.schedule.checkpointPath!, teacher: teacher, world: world, options: run.options)
-        : try DistillTrainer(teacher: teacher, world: world, options: run.options, student: initial)
+        ? try DistillTrainer.resume(from: run.schedule.checkpointPath!, teacher: teacher, data: world, options: run.options)
+        : try DistillTrainer(teacher: teacher, data: world, options: run.options, student: initial)
     if resume { print("resuming \(run.schedule.checkpointPath!) at step \(trainer.step)") }
     if let initPath { print("starting from the student \(initPath) (t_s = \(run.options.studentTimestep!))") }
     print("distilling \(teacherPath) (\(teacher.architecture)) with \(method.label): \(run.options.guidance), \(run.steps) steps of \(run.options.batchSize)")
@@ -157,9 +176,25 @@ func distillCommand(_ words: [String]) throws -> Int32 {
         try plot.savePNG(to: curves)
         print("wrote \(curves)")
     }
-    if let grid { try trainer.withStudentWeights { try negativeGrid(trainer.student, alpha: 0.5, to: grid) } }
+    if let grid {
+        try trainer.withStudentWeights {
+            if world is ShapesWorld { try negativeGrid(trainer.student, alpha: 0.5, to: grid) }
+            else { try studentGrid(trainer.student, prompts: gridPrompts(for: world), to: grid) }
+        }
+    }
     if case .interrupted = outcome { return ExitCode.interrupted }
     return ExitCode.ok
+}
+
+/// A grid of one-step samples, 8 per prompt.
+func studentGrid(_ student: OneStepStudent, prompts: [String], to path: String) throws {
+    var grid = ImageGrid(columns: 8, scale: Swift.max(1, 64 / student.side), title: "one-step student")
+    for (i, prompt) in prompts.enumerated() {
+        let images = try student.generate(prompts: Array(repeating: prompt, count: 8), generator: RandomGenerator(seed: UInt64(100 + i)))
+        try grid.add(batch: images, captions: [prompt] + Array(repeating: "", count: 7))
+    }
+    try grid.savePNG(to: path)
+    print("wrote \(path)")
 }
 
 /// A grid of the removal pairs: per pair, 6 images without and 6 with NASA (same noise).

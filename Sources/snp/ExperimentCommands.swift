@@ -36,7 +36,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
         var options = recipe.options
         try method.configure(&options, kind: teacher.kind)
         options.seed = UInt64(seed)
-        let trainer = try DistillTrainer(teacher: teacher, world: ShapesWorld(side: teacher.side), options: options)
+        let trainer = try DistillTrainer(teacher: teacher, data: ShapesWorld(side: teacher.side), options: options)
         let outcome = try runTraining(trainer, steps: steps, schedule: TrainingSchedule(logEvery: evalEvery, evalEvery: evalEvery),
                                       progress: ProgressReporter(label: "\(teacher.kind.rawValue) \(method.rawValue) seed \(seed)", total: steps))
         if case .interrupted = outcome { throw UsageError(message: "interrupted") }
@@ -120,7 +120,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
         let teacher = try WorldTeacher.load(unetPath)
         let classifier = try AttributeClassifier.load(classifierPath)
         let world = try ShapesWorld(side: student.side)
-        let evaluator = try SampleEvaluator(encoder: student.pipeline.encoder, world: world, count: count * removalPairs.count)
+        let evaluator = try SampleEvaluator(encoder: student.pipeline.encoder, data: world, count: count * removalPairs.count)
         func removal(_ images: Tensor, _ pair: RemovalPair) throws -> Double {
             let predicted = try classifier.predict(images)
             return Double(predicted.filter { $0.value(of: pair.kind) != pair.value }.count) / Double(predicted.count)

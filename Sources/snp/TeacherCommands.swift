@@ -49,6 +49,8 @@ let helpDetails: [String: String] = [
                              its kind and encoder are the teacher's): a longer run after the first one's
                              run checkpoint is gone
       --grid PNG             a grid of samples at the end; --curves PNG the loss/FD curves
+    \(DataArguments.help)
+                             (with --data, --encoder is required: snp train-clip --data PATH makes one)
     Ctrl-C stops at the end of the current step and writes the run checkpoint (exit 130).
     """,
     "distill": """
@@ -78,6 +80,10 @@ let helpDetails: [String: String] = [
       --out S.h5 [--run RUN.h5] [--checkpoint-every N] [--resume] [--curves PNG] [--grid PNG]
                              the run checkpoint (default S.run.h5) is written every N steps, at the end and on
                              Ctrl-C; --resume continues it exactly (same options)
+    \(DataArguments.help)
+                             (the captions come from its training split; evaluations use its held-out images)
+      --prompts FILE         distil on a list of prompts, one per line, instead (VSD needs no images;
+                             with no real images to measure against, give --eval-every 0)
     """,
     "experiment": """
     The paper's experiments in miniature (Docs/results.md has a recorded run of `all`):
@@ -116,13 +122,17 @@ let helpDetails: [String: String] = [
       --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder)
       --json FILE            every metric printed, per row, as JSON (with --seeds: the means,
                              fd_sd and prompt_acc_sd, and each seed's metrics under per_seed)
+    \(DataArguments.help)
+                             (FD and precision/recall against its held-out images, in the teacher's
+                             encoder's image features; prompt accuracy is the shapes world's alone)
     """,
 ]
 
 /// `snp train-teacher`: see `helpDetails`.
 func trainTeacherCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["kind", "encoder", "steps", "batch", "lr", "ema", "warmup", "seed", "log-every",
+    var args = try Arguments(words, valued: Set(["kind", "encoder", "steps", "batch", "lr", "ema", "warmup", "seed", "log-every",
                                              "eval-every", "eval-count", "checkpoint-every", "out", "run", "grid", "curves", "init", "config"])
+                                 .union(DataArguments.valued))
     let kindName = args.value("kind") ?? "unet"
     guard let kind = WorldTeacher.Kind(rawValue: kindName) else { throw UsageError(message: "--kind must be unet or pixart, got '\(kindName)'") }
     let explicitEncoder = args.value("encoder")
@@ -154,6 +164,10 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         if resume || initPath != nil { throw UsageError(message: "--config shapes a fresh teacher; a resumed or --init run keeps its network's config") }
         overrides = dict
     }
+    let dataArguments = try DataArguments(&args)
+    if dataArguments.path != nil, explicitEncoder == nil, initPath == nil, !resume {
+        throw UsageError(message: "--data: give --encoder ENC.h5, a text encoder that knows the data's words (snp train-clip --data \(dataArguments.path!) --out ENC.h5)")
+    }
     let pixartAlphaInit = args.flag("pixart-alpha-init")
     if pixartAlphaInit, kind != .pixart || resume || initPath != nil {
         throw UsageError(message: "--pixart-alpha-init initialises a fresh PixArt teacher (--kind pixart, without --resume or --init)")
@@ -166,10 +180,11 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
         throw UsageError(message: "--init trains on the teacher's own text encoder; drop --encoder")
     }
     let encoder = try initial?.encoder ?? ShapesCLIP.load(encoderPath)
-    let world = try ShapesWorld(side: encoder.side, seed: 0)
+    let world = try dataArguments.dataset(side: encoder.side)
+    warnUnknownWords(world, encoder)
     let trainer: TeacherTrainer
     if resume {
-        trainer = try TeacherTrainer.resume(from: runPath, world: world, options: options)
+        trainer = try TeacherTrainer.resume(from: runPath, data: world, options: options)
         guard trainer.teacher.kind == kind else {
             throw UsageError(message: "--resume: \(runPath) trains a \(trainer.teacher.kind.rawValue) teacher, not a \(kind.rawValue)")
         }
@@ -177,11 +192,11 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     } else if let initPath, let teacher = initial {
         guard teacher.kind == kind else { throw UsageError(message: "--init: \(initPath) is a \(teacher.kind.rawValue) teacher, not a \(kind.rawValue)") }
         print("starting from the weights of \(initPath)")
-        trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
+        trainer = try TeacherTrainer(teacher: teacher, data: world, options: options)
     } else {
         let teacher = try WorldTeacher.tiny(kind, encoder: encoder, encoderPath: encoderPath, seed: options.seed, overrides: overrides,
                                             pixartAlphaInit: pixartAlphaInit)
-        trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
+        trainer = try TeacherTrainer(teacher: teacher, data: world, options: options)
     }
     print("\(trainer.teacher.architecture) teacher: \(trainer.teacher.network.parameterCount) parameters, side \(world.side), " +
           "\(steps) steps of \(options.batchSize), lr \(options.learningRate), EMA \(options.emaDecay)")
@@ -208,10 +223,32 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     if let curvesPath { try plotHistory(trainer.history, title: "\(kind.rawValue) teacher", to: curvesPath) }
     if let gridPath {
         let teacher = try WorldTeacher.load(out)
-        try sampleGrid(teacher, prompts: teacherGridPrompts, negative: nil, kappa: 3, steps: 20, sampler: .dpmsolver,
+        try sampleGrid(teacher, prompts: try gridPrompts(for: world), negative: nil, kappa: 3, steps: 20, sampler: .dpmsolver,
                        perPrompt: 8, seed: 0, title: "\(kind.rawValue) teacher, κ = 3, DPM-Solver++ 20 steps", to: gridPath)
     }
     return ExitCode.ok
+}
+
+/// Says how many of `data`'s words `encoder`'s tokenizer reads as unknown (they all condition
+/// alike), so a teacher is not trained on a text encoder blind to its captions without notice.
+func warnUnknownWords(_ data: any ImageTextDataset, _ encoder: ShapesCLIP) {
+    let unknown = Set(data.vocabulary).subtracting(encoder.tokenizer.words).sorted()
+    if !unknown.isEmpty {
+        print("warning: the text encoder does not know \(unknown.count) of the data's \(data.vocabulary.count) words (\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", …" : "")); they all read as <unk>")
+    }
+}
+
+/// The prompts of a teacher's sample grid: the shapes world's `teacherGridPrompts`, or the first
+/// seven distinct held-out captions of other data.
+func gridPrompts(for data: any PromptSource) throws -> [String] {
+    if data is ShapesWorld { return teacherGridPrompts }
+    var prompts: [String] = []
+    let split: DataSplit = (data.count(of: .test) ?? 1) > 0 ? .test : .train
+    for i in 0..<Swift.min(200, data.count(of: split) ?? 200) where prompts.count < 7 {
+        let caption = try data.caption(i, split: split)
+        if !prompts.contains(caption) { prompts.append(caption) }
+    }
+    return prompts
 }
 
 /// Prompts that cover every attribute kind, for sample grids.
@@ -270,7 +307,8 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
 
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json"])
+    var args = try Arguments(words, valued: Set(["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json"])
+                                 .union(DataArguments.valued))
     let teacherPath = args.value("teacher"), studentPath = args.value("student")
     guard (teacherPath == nil) != (studentPath == nil) else { throw UsageError(message: "give one of --teacher PATH or --student PATH") }
     let settings = try (args.value("kappas") ?? "2,3,4,5,uniform:2:5").split(separator: ",").map { spec in
@@ -287,16 +325,20 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     }
     let samplerName = args.value("sampler") ?? "dpmsolver"
     let classifierPath = args.value("classifier"), jsonPath = args.value("json")
+    let dataArguments = try DataArguments(&args)
     try args.finish(positionalCount: 0...0)
     guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else { throw UsageError(message: "unknown --sampler '\(samplerName)'") }
 
     let student = try studentPath.map { try OneStepStudent.load($0) }
     let pipeline = try student?.pipeline ?? WorldTeacher.load(teacherPath!)
-    let world = try ShapesWorld(side: pipeline.side, seed: 0)
-    let evaluator = try SampleEvaluator(teacher: pipeline, world: world, count: count, judge: classifierPath.map { try AttributeClassifier.load($0) })
+    let world = try dataArguments.dataset(side: pipeline.side)
+    let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: classifierPath.map { try AttributeClassifier.load($0) })
     let judge = evaluator.judge
-    if judge == nil { print("no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured") }
-    let heldOut = try judge.map { try SampleEvaluator(teacher: pipeline, world: world, count: count, judge: $0, split: .test) }
+    if judge == nil {
+        print(world is ShapesWorld ? "no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured"
+              : "prompt accuracy reads the shapes world's attributes: not measured on \(world.name)")
+    }
+    let heldOut = try judge.map { try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: $0, split: .test) }
 
     /// (label, images for the training-distribution captions, images for the held-out captions)
     var rows: [(label: String, generate: (SampleEvaluator, Int) throws -> Tensor)] = []
@@ -313,7 +355,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     }
     let kinds = ShapeAttributes.Kind.allCases
     // FD's floor: another set of as many real images (FD is biased upward at small N).
-    let otherReal = try world.batch(count, split: .train, start: 5_000_000).images
+    let otherReal = try world.examples(count, split: .train, start: 5_000_000).images
     let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(pipeline.encoder, otherReal))
     print(String(format: "FD floor (real vs other real): %.2f; mean |Laplacian| of the real images: %.3f; ", floor, evaluator.realHighFrequency)
           + "\(count) captions, " + (seeds.count == 1 ? "seed \(seeds[0])" : "mean over seeds \(seeds.map(String.init).joined(separator: ", "))") +

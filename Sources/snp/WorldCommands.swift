@@ -47,10 +47,17 @@ struct WorldTrainingOptions {
     let side: Int, steps: Int, batch: Int, seed: Int, out: String
     /// ShapesCLIP's recipe (`--attribute-weight W`, `--contrastive-only`); only train-clip takes them.
     var recipe = ShapesCLIPRecipe()
+    /// `--data PATH …` (only train-clip takes it).
+    var data: DataArguments?
+    /// Whether `--side` was given.
+    let sideGiven: Bool
 
     init(_ words: [String], recipeOptions: Bool = false) throws {
-        var args = try Arguments(words, valued: Set(["side", "steps", "batch", "seed", "out"]).union(recipeOptions ? ["attribute-weight"] : []))
+        var args = try Arguments(words, valued: Set(["side", "steps", "batch", "seed", "out"])
+            .union(recipeOptions ? Set(["attribute-weight"]).union(DataArguments.valued) : []))
+        sideGiven = args.value("side") != nil
         if recipeOptions {
+            data = try DataArguments(&args)
             if args.flag("contrastive-only") { recipe = .contrastiveOnly }
             if let w = try args.float("attribute-weight") {
                 guard w >= 0 else { throw UsageError(message: "--attribute-weight must be ≥ 0, got \(w)") }
@@ -108,6 +115,22 @@ func trainClassifierCommand(_ words: [String]) throws -> Int32 {
 /// features) by `ShapesCLIPRecipe`, then reports zero-shot accuracy.
 func trainCLIPCommand(_ words: [String]) throws -> Int32 {
     let o = try WorldTrainingOptions(words, recipeOptions: true)
+    if let data = o.data, data.path != nil {
+        // The user's own images: contrastive training on the training split, a vocabulary of its
+        // captions' words; held-out image → caption retrieval instead of the world's zero-shot table.
+        let set = try data.dataset(side: o.sideGiven ? o.side : nil)
+        let clip = try ShapesCLIP.fresh(for: set, seed: UInt64(o.seed))
+        try o.run({ try clip.train(data: set, steps: o.steps, batchSize: o.batch, recipe: .contrastiveOnly, seed: UInt64(o.seed), progress: $0) },
+                  save: { try clip.save(to: o.out) })
+        for split in DataSplit.allCases {
+            let n = Swift.min(512, set.count(of: split) ?? 512)
+            guard n >= 2 else { continue }
+            let examples = try set.examples(n, split: split, start: 0)
+            print(String(format: "image → caption retrieval, top-1 among the %@ split's %d distinct captions (%d images): %.1f %%",
+                         split.rawValue, Set(examples.captions).count, n, 100 * (try clip.retrievalAccuracy(examples))))
+        }
+        return ExitCode.ok
+    }
     let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
     let clip = try ShapesCLIP(side: o.side, seed: UInt64(o.seed))
     try o.run({ try clip.train(world: world, steps: o.steps, batchSize: o.batch, recipe: o.recipe, seed: UInt64(o.seed), progress: $0) },

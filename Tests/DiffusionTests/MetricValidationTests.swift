@@ -14,7 +14,7 @@ import Testing
     func fdOnRealImages() throws {
         let encoder = try ShapesCLIP.load(Self.encoderPath)
         let world = try ShapesWorld(side: 16)
-        let evaluator = try SampleEvaluator(encoder: encoder, world: world, count: 256)
+        let evaluator = try SampleEvaluator(encoder: encoder, data: world, count: 256)
         // Other real images of the same distribution, paired with the evaluation captions only
         // for the CLIP score's sake.
         let other = try world.batch(256, split: .train, start: 5_000_000).images

@@ -40,14 +40,14 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         let world = try ShapesWorld(side: 8, seed: 0)
         let schedule = TrainingSchedule(logEvery: 1, evalEvery: 2, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
 
-        let straight = try TeacherTrainer(teacher: tinyTeacher(folder: folder), world: world, options: tinyOptions())
+        let straight = try TeacherTrainer(teacher: tinyTeacher(folder: folder), data: world, options: tinyOptions())
         var straightSchedule = schedule
         straightSchedule.checkpointPath = folder + "/straight.h5"
         #expect(try runTraining(straight, steps: 4, schedule: straightSchedule) == .finished)
 
-        let first = try TeacherTrainer(teacher: tinyTeacher(folder: folder), world: world, options: tinyOptions())
+        let first = try TeacherTrainer(teacher: tinyTeacher(folder: folder), data: world, options: tinyOptions())
         try runTraining(first, steps: 2, schedule: schedule)
-        let resumed = try TeacherTrainer.resume(from: folder + "/run.h5", world: world, options: tinyOptions())
+        let resumed = try TeacherTrainer.resume(from: folder + "/run.h5", data: world, options: tinyOptions())
         #expect(resumed.step == 2)
         try runTraining(resumed, steps: 4, schedule: schedule)
 
@@ -72,7 +72,7 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         var options = tinyOptions()
         options.totalSteps = 30
         options.batchSize = 8
-        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), world: ShapesWorld(side: 8), options: options)
+        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), data: ShapesWorld(side: 8), options: options)
         try runTraining(trainer, steps: 30, schedule: TrainingSchedule(logEvery: 10))
         let losses = trainer.history.metrics["loss"]!
         #expect(losses.count == 3)
@@ -83,7 +83,7 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
     func interruption() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder); Interruption.clear() }
-        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), world: ShapesWorld(side: 8), options: tinyOptions())
+        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), data: ShapesWorld(side: 8), options: tinyOptions())
         Interruption.request()
         let outcome = try runTraining(trainer, steps: 5, schedule: TrainingSchedule(logEvery: 1, checkpointPath: folder + "/run.h5"))
         Interruption.clear()
@@ -97,7 +97,7 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
     func nanGuard() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), world: ShapesWorld(side: 8), options: tinyOptions())
+        let trainer = try TeacherTrainer(teacher: tinyTeacher(folder: folder), data: ShapesWorld(side: 8), options: tinyOptions())
         let schedule = TrainingSchedule(logEvery: 1, checkpointEvery: 2, checkpointPath: folder + "/run.h5")
         try runTraining(trainer, steps: 2, schedule: schedule)
         let good = try Data(contentsOf: URL(fileURLWithPath: folder + "/run.h5"))
@@ -165,13 +165,13 @@ func weights(_ module: Module) -> [Float] { module.namedParameters().flatMap { $
         #expect(throws: DiffusionError.self) { _ = try teacher.sample(prompts: ["a"], kappa: .nan, generator: RandomGenerator(seed: 0)) }
         #expect(throws: DiffusionError.self) { _ = try teacher.sample(prompts: ["a", "b"], kappa: [1, 2, 3], generator: RandomGenerator(seed: 0)) }
         // A world the teacher cannot take.
-        #expect(throws: DiffusionError.self) { _ = try TeacherTrainer(teacher: teacher, world: ShapesWorld(side: 16)) }
+        #expect(throws: DiffusionError.self) { _ = try TeacherTrainer(teacher: teacher, data: ShapesWorld(side: 16)) }
         // Options out of range.
         var options = tinyOptions()
         options.promptDropout = 2
-        #expect(throws: TrainingError.self) { _ = try TeacherTrainer(teacher: teacher, world: ShapesWorld(side: 8), options: options) }
+        #expect(throws: TrainingError.self) { _ = try TeacherTrainer(teacher: teacher, data: ShapesWorld(side: 8), options: options) }
         #expect(throws: TrainingError.self) {
-            try runTraining(TeacherTrainer(teacher: teacher, world: ShapesWorld(side: 8), options: tinyOptions()), steps: 2,
+            try runTraining(TeacherTrainer(teacher: teacher, data: ShapesWorld(side: 8), options: tinyOptions()), steps: 2,
                             schedule: TrainingSchedule(logEvery: 2, evalEvery: 3))
         }
         // A checkpoint that is not a teacher (the encoder) and a network of the wrong width.

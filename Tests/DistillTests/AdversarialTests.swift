@@ -30,11 +30,11 @@ import Testing
         let world = try ShapesWorld(side: 8)
         var options = try tinyOptions()
         options.batchSize = 4
-        let plain = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let plain = try DistillTrainer(teacher: teacher, data: world, options: options)
         options.adversarial = AdversarialTerm(weight: 0, learningRate: 1e-2, width: 8)
-        let silent = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let silent = try DistillTrainer(teacher: teacher, data: world, options: options)
         options.adversarial!.weight = 0.5
-        let adversarial = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let adversarial = try DistillTrainer(teacher: teacher, data: world, options: options)
         var dLoss: [Double] = []
         for _ in 0..<6 {
             let a = try plain.trainStep(), b = try silent.trainStep(), c = try adversarial.trainStep()
@@ -55,13 +55,13 @@ import Testing
         // A run saved without the term does not resume with it; bad settings are refused.
         var without = options
         without.adversarial = nil
-        try runTraining(DistillTrainer(teacher: teacher, world: world, options: without), steps: 1,
+        try runTraining(DistillTrainer(teacher: teacher, data: world, options: without), steps: 1,
                         schedule: TrainingSchedule(logEvery: 1, checkpointEvery: 1, checkpointPath: folder + "/plain.h5"))
-        #expect(throws: (any Error).self) { _ = try DistillTrainer.resume(from: folder + "/plain.h5", teacher: teacher, world: world, options: options) }
+        #expect(throws: (any Error).self) { _ = try DistillTrainer.resume(from: folder + "/plain.h5", teacher: teacher, data: world, options: options) }
         for bad in [AdversarialTerm(weight: -1), AdversarialTerm(learningRate: 0), AdversarialTerm(maxNoise: 1.5), AdversarialTerm(width: 0)] {
             var o = options
             o.adversarial = bad
-            #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: o) }
+            #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, data: world, options: o) }
         }
     }
 }

@@ -35,7 +35,7 @@ func tinyOptions() throws -> DistillOptions {
     func gradientIdentity() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let trainer = try DistillTrainer(teacher: tinyTeacher(folder: folder), world: ShapesWorld(side: 8), options: tinyOptions())
+        let trainer = try DistillTrainer(teacher: tinyTeacher(folder: folder), data: ShapesWorld(side: 8), options: tinyOptions())
         // Make the LoRA teacher differ from the frozen one, so g ≠ 0.
         for (i, p) in trainer.teachers.loraParameters.enumerated() {
             try p.assign(Tensor.randn(p.shape, generator: RandomGenerator(seed: UInt64(10 + i))) * 0.05)
@@ -92,7 +92,7 @@ func tinyOptions() throws -> DistillOptions {
     func weightingAndZeroGradient() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let trainer = try DistillTrainer(teacher: tinyTeacher(folder: folder), world: ShapesWorld(side: 8), options: tinyOptions())
+        let trainer = try DistillTrainer(teacher: tinyTeacher(folder: folder), data: ShapesWorld(side: 8), options: tinyOptions())
         let context = try trainer.teacher.context(["a circle", "a square"]), unconditional = try trainer.teacher.context(["", ""])
         let x0 = try Tensor.randn([2, 3, 8, 8], generator: RandomGenerator(seed: 3))
         // Fresh adapters (B = 0): the LoRA teacher equals the frozen one, so g = 0 for any κ draw.
@@ -207,7 +207,7 @@ func tinyOptions() throws -> DistillOptions {
         #expect(throws: (any Error).self) { _ = try OneStepStudent(copying: teacher, timestep: 1000) }
         var bad = options
         bad.beta1 = 1
-        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
+        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, data: world, options: bad) }
     }
 }
 
@@ -221,10 +221,10 @@ extension VSDTests {
         var options = try tinyOptions()
         options.regression = RegressionWarmup(pairs: 4, steps: 1, learningRate: 1e-3, kappa: 2, samplerSteps: 2, weight: 2)
         options.regression!.cachePath = folder + "/pairs.h5"
-        let weighted = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let weighted = try DistillTrainer(teacher: teacher, data: world, options: options)
         var plain = options
         plain.regression!.weight = 0
-        let unweighted = try DistillTrainer(teacher: teacher, world: world, options: plain)
+        let unweighted = try DistillTrainer(teacher: teacher, data: world, options: plain)
         for trainer in [weighted, unweighted] { _ = try trainer.trainStep() }   // the warm-up step, alike
         // What step 2's regression term must be, computed here from the cached pairs: rows 2 and 3.
         let pairs = try ImageSetFile.load(folder + "/pairs.h5", tensors: ["noise"])
@@ -243,7 +243,7 @@ extension VSDTests {
         try expectExactResume(teacher, world, options, schedule: schedule, steps: 4, stopAt: 2, folder: folder)
         var bad = options
         bad.regression!.weight = -1
-        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
+        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, data: world, options: bad) }
     }
 }
 
@@ -261,7 +261,7 @@ extension VSDTests {
         options.regression!.beta1 = 0.9
         options.regression!.cosine = true
         options.regression!.cachePath = folder + "/pairs.h5"
-        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let trainer = try DistillTrainer(teacher: teacher, data: world, options: options)
         var weights: [[Float]] = [trainer.student.network.namedParameters().flatMap(\.tensor.scalars)]
         for _ in 0..<5 {
             _ = try trainer.trainStep()
@@ -277,7 +277,7 @@ extension VSDTests {
         try expectExactResume(teacher, world, options, schedule: schedule, steps: 5, stopAt: 2, folder: folder)
         var bad = options
         bad.regression!.beta1 = 1
-        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, world: world, options: bad) }
+        #expect(throws: (any Error).self) { _ = try DistillTrainer(teacher: teacher, data: world, options: bad) }
     }
 }
 
@@ -287,13 +287,13 @@ extension VSDTests {
 @discardableResult
 func expectExactResume(_ teacher: WorldTeacher, _ world: ShapesWorld, _ options: DistillOptions, schedule: TrainingSchedule,
                        steps: Int, stopAt: Int, folder: String) throws -> (straight: DistillTrainer, resumed: DistillTrainer) {
-    let straight = try DistillTrainer(teacher: teacher, world: world, options: options)
+    let straight = try DistillTrainer(teacher: teacher, data: world, options: options)
     var other = schedule
     other.checkpointPath = folder + "/straight.h5"
     try runTraining(straight, steps: steps, schedule: other)
-    let first = try DistillTrainer(teacher: teacher, world: world, options: options)
+    let first = try DistillTrainer(teacher: teacher, data: world, options: options)
     try runTraining(first, steps: stopAt, schedule: schedule)
-    let resumed = try DistillTrainer.resume(from: schedule.checkpointPath!, teacher: teacher, world: world, options: options)
+    let resumed = try DistillTrainer.resume(from: schedule.checkpointPath!, teacher: teacher, data: world, options: options)
     try runTraining(resumed, steps: steps, schedule: schedule)
     #expect(resumed.history.steps == straight.history.steps)
     for (name, values) in straight.history.metrics {
@@ -320,7 +320,7 @@ extension VSDTests {
             return "(no error)"
         }
         for owner in ["student", "LoRA teacher"] {
-            let trainer = try DistillTrainer(teacher: teacher, world: world, options: tinyOptions())
+            let trainer = try DistillTrainer(teacher: teacher, data: world, options: tinyOptions())
             try runTraining(trainer, steps: 2, schedule: schedule)
             let good = try Data(contentsOf: URL(fileURLWithPath: path))
             let name: String
@@ -348,7 +348,7 @@ extension VSDTests {
         var options = try tinyOptions()
         options.guidance = GuidanceSampling(shared: FunctionGuidance(name: "broken") { _ in .nan })
         options.regression = RegressionWarmup(pairs: 2, steps: 2, learningRate: 1e-3, kappa: 2, samplerSteps: 2)
-        let trainer = try DistillTrainer(teacher: teacher, world: world, options: options)
+        let trainer = try DistillTrainer(teacher: teacher, data: world, options: options)
         let message = try stop(trainer)
         #expect(message.contains("the function broken returned nan; κ must be finite"), "\(message)")
         #expect(trainer.step == 2)

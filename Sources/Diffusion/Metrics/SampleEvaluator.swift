@@ -23,20 +23,22 @@ public final class SampleEvaluator {
     /// Mean |Laplacian| of the real images (the level `hf` of generated images is compared with).
     public let realHighFrequency: Double
 
-    /// Draws `count` real images of `world` and encodes them. `split: .test` takes the held-out
-    /// shape–colour pairs and template instead (for compositional prompt accuracy).
-    public init(encoder: ShapesCLIP, world: ShapesWorld, count: Int, judge: AttributeClassifier? = nil,
-                split: ShapesWorld.Split = .train) throws {
+    /// Takes `count` real evaluation images of `data` (the same ones every time, never trained on)
+    /// and encodes them. `split: .test` takes the held-out split instead (in the shapes world: the
+    /// held-out shape–colour pairs and template, for compositional prompt accuracy).
+    public init(encoder: ShapesCLIP, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
+                split: DataSplit = .train) throws {
         guard count >= 8 else { throw DiffusionError.invalidArgument(name: "evaluation count", reason: "needs at least 8 images, got \(count)") }
-        guard world.side == encoder.side else {
-            throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), the world draws \(world.side)")
+        guard data.side == encoder.side else {
+            throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), \(data.name) holds side \(data.side)")
         }
-        if let judge, judge.side != world.side {
-            throw DiffusionError.invalidArgument(name: "evaluation", reason: "the attribute classifier reads side \(judge.side), the world draws \(world.side)")
+        if let judge, judge.side != data.side {
+            throw DiffusionError.invalidArgument(name: "evaluation", reason: "the attribute classifier reads side \(judge.side), \(data.name) holds side \(data.side)")
         }
         self.encoder = encoder
-        self.judge = judge
-        let real = try world.batch(count, split: split, start: Self.realStart)
+        // The judge reads the shapes world's attributes from its caption grammar: other data has none.
+        self.judge = data is ShapesWorld ? judge : nil
+        let real = try data.evaluationImages(count, split: split)
         captions = real.captions
         realImages = real.images
         realFeatures = try Self.features(encoder, real.images)
@@ -45,9 +47,9 @@ public final class SampleEvaluator {
 
     /// An evaluator in `teacher`'s encoder's feature space, judged by `judge` or, when nil, by the
     /// shipped classifier beside the teacher's encoder (none when there is no such file).
-    public convenience init(teacher: WorldTeacher, world: ShapesWorld, count: Int, judge: AttributeClassifier? = nil,
-                            split: ShapesWorld.Split = .train) throws {
-        try self.init(encoder: teacher.encoder, world: world, count: count,
+    public convenience init(teacher: WorldTeacher, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
+                            split: DataSplit = .train) throws {
+        try self.init(encoder: teacher.encoder, data: data, count: count,
                       judge: judge ?? AttributeClassifier.beside(teacher.encoderPath, side: teacher.side), split: split)
     }
 

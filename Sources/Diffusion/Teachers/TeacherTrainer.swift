@@ -19,7 +19,7 @@ public struct TeacherTrainingOptions {
     public var promptDropout: Float = 0.1
     /// Gradient-norm clipping; nil: none.
     public var clipNorm: Float? = 1
-    /// Seeds the noise, timesteps and prompt dropout (the data follows the world's own seed).
+    /// Seeds the noise, timesteps and prompt dropout (the data follows the dataset's own seed).
     public var seed: UInt64 = 0
     /// Evaluation: images generated, κ, sampler steps.
     public var evalCount = 256, evalKappa: Float = 3, evalSteps = 20
@@ -35,18 +35,19 @@ public struct TeacherTrainingOptions {
     }
 }
 
-/// Trains a `WorldTeacher`'s network on the shapes world with the denoising loss of eq. 3,
+/// Trains a `WorldTeacher`'s network on a dataset (the shapes world or the user's own) with the
+/// denoising loss of eq. 3,
 ///
 ///     L = E_{x0, y, t, ε} ‖ε − ε_θ(α_t x0 + σ_t ε, t, y)‖²,   t ~ U{0, …, T−1},
 ///
 /// captions dropped to "" with probability 0.1, AdamW with warm-up and cosine decay, gradient
 /// clipping, and an EMA of the weights (what is evaluated and saved). Step k trains on the
-/// world's training images k·B ..< (k+1)·B; noise, timesteps and dropout come from one seeded
+/// dataset's training examples k·B ..< (k+1)·B; noise, timesteps and dropout come from one seeded
 /// generator whose position is checkpointed, so a resumed run repeats an uninterrupted one
 /// exactly. Drive it with `runTraining`.
 public final class TeacherTrainer: TrainingRun {
     public let teacher: WorldTeacher
-    public let world: ShapesWorld
+    public let data: any ImageTextDataset
     public let options: TeacherTrainingOptions
     public private(set) var step = 0
     public var history = TrainingHistory()
@@ -60,13 +61,11 @@ public final class TeacherTrainer: TrainingRun {
     /// encoder, looked up at the first evaluation; none when there is no such file).
     public var judge: AttributeClassifier?
 
-    public init(teacher: WorldTeacher, world: ShapesWorld, options: TeacherTrainingOptions = TeacherTrainingOptions()) throws {
+    public init(teacher: WorldTeacher, data: any ImageTextDataset, options: TeacherTrainingOptions = TeacherTrainingOptions()) throws {
         try options.validate()
-        guard world.side == teacher.side else {
-            throw DiffusionError.invalidArgument(name: "teacher training", reason: "the teacher is built for side \(teacher.side), the world draws \(world.side)")
-        }
+        try data.requireSide(teacher.side, for: "the teacher")
         self.teacher = teacher
-        self.world = world
+        self.data = data
         self.options = options
         parameters = teacher.network.namedParameters()
         optimizer = try AdamW(parameters: parameters.map(\.tensor), learningRate: options.learningRate, weightDecay: options.weightDecay)
@@ -90,7 +89,7 @@ public final class TeacherTrainer: TrainingRun {
     public func trainStep() throws -> [String: Double] {
         teacher.network.train()
         defer { teacher.network.eval() }
-        let batch = try world.batch(options.batchSize, split: .train, start: step * options.batchSize)
+        let batch = try data.examples(options.batchSize, split: .train, start: step * options.batchSize)
         optimizer.learningRate = schedule.learningRate(at: step)
         optimizer.zeroGrad()
         let l = try loss(images: batch.images, captions: batch.captions)
@@ -108,7 +107,7 @@ public final class TeacherTrainer: TrainingRun {
     /// `evalSteps` steps, κ = `evalKappa`) against `evalCount` held-out real images. Uses its own
     /// fixed-seed generator, so evaluating does not change training.
     public func evaluate() throws -> [String: Double] {
-        if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, world: world, count: options.evalCount, judge: judge) }
+        if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, data: data, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try ema.withAveragedWeights {
             let images = try teacher.sample(prompts: evaluator.captions, kappa: options.evalKappa, steps: options.evalSteps,
@@ -131,14 +130,14 @@ public final class TeacherTrainer: TrainingRun {
 
     /// Continues the run saved at `path` (by `save(to:)`): its raw weights, EMA, optimizer,
     /// generator position, step and history.
-    public static func resume(from path: String, world: ShapesWorld, options: TeacherTrainingOptions) throws -> TeacherTrainer {
+    public static func resume(from path: String, data: any ImageTextDataset, options: TeacherTrainingOptions) throws -> TeacherTrainer {
         let checkpoint = try Checkpoint.load(path)
         guard let state = checkpoint.training, let optimizerState = state.optimizer, let random = state.random,
               let weights = state.tensors["weights"] else {
             throw DiffusionError.invalidArgument(name: path, reason: "holds no resumable training state (optimizer, generator and raw weights)")
         }
         let teacher = try WorldTeacher.load(checkpoint, path: path)
-        let trainer = try TeacherTrainer(teacher: teacher, world: world, options: options)
+        let trainer = try TeacherTrainer(teacher: teacher, data: data, options: options)
         try trainer.ema.load(WorldTeacher.networkTensors(of: checkpoint), updates: state.step)
         try teacher.network.load(weights.dictionary)
         try trainer.optimizer.load(optimizerState)

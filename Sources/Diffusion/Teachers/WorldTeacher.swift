@@ -229,8 +229,7 @@ public final class WorldTeacher {
         var checkpoint = checkpoint
         var config = try checkpoint.configDictionary()
         config["_snoopi_text_encoder"] = encoderPath.map { Self.relativePath($0, from: (path as NSString).deletingLastPathComponent) } ?? ""
-        config["_snoopi_text_encoder_side"] = encoder.side
-        config["_snoopi_text_encoder_width"] = encoder.width
+        for (key, value) in encoder.configValues { config["_snoopi_text_encoder_" + key] = value }
         checkpoint.config = ModelConfig(architecture: architecture, values: config).json
         checkpoint.tensors = try NamedTensors(Array(Self.networkTensors(of: checkpoint)) + encoder.stateDict().map { (Self.embeddedEncoderPrefix + $0.name, $0.tensor) })
         try checkpoint.save(path)
@@ -258,10 +257,12 @@ public final class WorldTeacher {
         let encoder: ShapesCLIP
         var checkpoint = checkpoint
         if !embedded.isEmpty {
-            guard let side = config["_snoopi_text_encoder_side"] as? Int, let width = config["_snoopi_text_encoder_width"] as? Int else {
+            let prefix = "_snoopi_text_encoder_"
+            let values = Dictionary(uniqueKeysWithValues: config.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+            guard values["side"] is Int, values["width"] is Int else {
                 throw DiffusionError.invalidArgument(name: path, reason: "holds a text encoder but no _snoopi_text_encoder_side/_width in its config")
             }
-            encoder = try ShapesCLIP(side: side, width: width)
+            encoder = try ShapesCLIP.make(configValues: values, name: path)
             try encoder.load(Dictionary(uniqueKeysWithValues: embedded.map { (String($0.name.dropFirst(embeddedEncoderPrefix.count)), $0.tensor) }))
             encoder.eval()
             checkpoint.tensors = try networkTensors(of: checkpoint)

@@ -146,3 +146,50 @@ extension ShapesCLIP {
         }, progress: progress)
     }
 }
+
+extension ShapesCLIP {
+    /// Trains both towers on `data`'s training split. The shapes world trains by `recipe` (its
+    /// grayscale pairs and attribute heads read the world's attributes); any other dataset by
+    /// CLIP's contrastive loss alone (`recipe` must then be `.contrastiveOnly` or the default,
+    /// which falls back to it: a user's captions name no attributes the heads could learn).
+    @discardableResult
+    public func train(data: any ImageTextDataset, steps: Int, batchSize: Int = 64, learningRate: Float = 1e-3,
+                      recipe: ShapesCLIPRecipe = ShapesCLIPRecipe(), seed: UInt64 = 0,
+                      progress: (Int, Float) -> Void = { _, _ in }) throws -> [Float] {
+        if let world = data as? ShapesWorld {
+            return try train(world: world, steps: steps, batchSize: batchSize, learningRate: learningRate, recipe: recipe, seed: seed, progress: progress)
+        }
+        try data.requireSide(side, for: "ShapesCLIP")
+        let unknown = Set(data.vocabulary).subtracting(tokenizer.words)
+        guard unknown.isEmpty else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "its tokenizer does not know \(unknown.count) word(s) of \(data.name) (e.g. \"\(unknown.sorted().first!)\"): make it with the dataset's vocabulary")
+        }
+        let maxScale = Float(Foundation.log(Double(100)))
+        defer { eval() }
+        return try trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in
+            let batch = try data.examples(batchSize, split: .train, start: step * batchSize)
+            return try contrastiveLoss(batch.images, batch.captions)
+        }, afterStep: {
+            try logitScale.assign(try noGrad { try logitScale.clamp(min: 0, max: maxScale) })
+        }, progress: progress)
+    }
+
+    /// Top-1 image → caption retrieval: the share of `examples`' images whose best-matching caption,
+    /// among the distinct captions of `examples`, is their own (chance: 1 / distinct captions).
+    public func retrievalAccuracy(_ examples: CaptionedImages) throws -> Double {
+        let distinct = Array(Set(examples.captions)).sorted()
+        let best = try noGrad {
+            try Tensor.matmul(encodeImage(examples.images), encodeText(distinct), transposeB: true).argmax(axis: 1)
+        }.scalars.map { Int($0) }
+        let right = zip(best, examples.captions).filter { distinct[$0.0] == $0.1 }.count
+        return Double(right) / Double(examples.captions.count)
+    }
+
+    /// A fresh encoder for `data`: its side, and for data other than the shapes world its
+    /// vocabulary and captions' length (+ the start and end tokens).
+    public static func fresh(for data: any ImageTextDataset, width: Int = 64, seed: UInt64 = 0) throws -> ShapesCLIP {
+        if data is ShapesWorld { return try ShapesCLIP(side: data.side, width: width, seed: seed) }
+        let longest = (data as? CaptionedImageSet)?.longestCaption ?? 14
+        return try ShapesCLIP(side: data.side, width: width, seed: seed, vocabulary: data.vocabulary, maxLength: Swift.min(512, Swift.max(8, longest + 2)))
+    }
+}

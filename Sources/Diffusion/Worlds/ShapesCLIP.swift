@@ -12,6 +12,9 @@ public final class ShapesCLIP: Module {
     public static let architecture = "ShapesCLIP"
     public let side: Int, width: Int
     public let tokenizer: WordTokenizer
+    /// The words its tokenizer knows when they are not the shapes world's (an encoder trained on
+    /// another dataset); nil: the world's grammar.
+    public let vocabulary: [String]?
     public let text: CLIPTextModel
     let textProjection: Linear
     let conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d, norm3: GroupNorm
@@ -19,13 +22,26 @@ public final class ShapesCLIP: Module {
     /// log(1/temperature), learned (CLIP's `logit_scale`, initialised at log(1/0.07)).
     public let logitScale: Tensor
 
-    public init(side: Int, width: Int = 64, seed: UInt64 = 0) throws {
+    /// A fresh encoder for `side`-pixel images. `vocabulary` and `maxLength` give it another
+    /// dataset's words (`ImageTextDataset.vocabulary`, captions of up to `maxLength` − 2 words);
+    /// nil: the shapes world's grammar, 16 tokens.
+    public init(side: Int, width: Int = 64, seed: UInt64 = 0, vocabulary: [String]? = nil, maxLength: Int = 16) throws {
         guard side >= 8, side % 4 == 0 else {
             throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "side must be a multiple of 4 ≥ 8, got \(side)")
         }
+        guard width >= 4, width % 4 == 0 else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "width must be a multiple of 4 (four heads), got \(width)")
+        }
+        guard (3...512).contains(maxLength) else {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "max length must be 3…512 tokens, got \(maxLength)")
+        }
+        if let vocabulary, vocabulary.isEmpty {
+            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "the vocabulary is empty")
+        }
         self.side = side
         self.width = width
-        tokenizer = CaptionGrammar.tokenizer
+        self.vocabulary = vocabulary
+        tokenizer = vocabulary.map { WordTokenizer(words: $0, maxLength: maxLength) } ?? CaptionGrammar.tokenizer
         let config = ModelConfig(architecture: CLIPTextModel.architecture, values: [
             "vocab_size": tokenizer.vocabularySize, "hidden_size": width, "intermediate_size": 2 * width,
             "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": tokenizer.maxLength,
@@ -130,16 +146,46 @@ public final class ShapesCLIP: Module {
     /// (`shapes-clip-SIDE-attr.h5`), then the first, contrastive-only one, kept so older teachers load.
     public static func shippedFileNames(side: Int) -> [String] { ["shapes-clip-\(side)-attr.h5", "shapes-clip-\(side).h5"] }
 
-    /// Saves the weights (architecture `ShapesCLIP`, config with side and width).
+    /// What rebuilds this encoder's shape: side, width and, for another dataset's words, its
+    /// vocabulary and maximum length (the keys of `save(to:)`'s config).
+    public var configValues: [String: Any] {
+        var values: [String: Any] = ["side": side, "width": width]
+        if let vocabulary {
+            values["vocabulary"] = vocabulary
+            values["max_length"] = tokenizer.maxLength
+        }
+        return values
+    }
+
+    /// A fresh encoder of the shape `configValues` describe (`name`: the file, for errors).
+    public static func make(configValues values: [String: Any], name: String) throws -> ShapesCLIP {
+        guard let side = values["side"] as? Int, let width = values["width"] as? Int else {
+            throw DiffusionError.invalidArgument(name: name, reason: "the text encoder's config has no integer side and width")
+        }
+        var vocabulary: [String]?
+        if let v = values["vocabulary"] {
+            guard let words = v as? [String] else {
+                throw DiffusionError.invalidArgument(name: name, reason: "the text encoder's vocabulary is not a list of strings")
+            }
+            vocabulary = words
+        }
+        return try ShapesCLIP(side: side, width: width, vocabulary: vocabulary, maxLength: values["max_length"] as? Int ?? 16)
+    }
+
+    /// Saves the weights (architecture `ShapesCLIP`, config `configValues`).
     public func save(to path: String) throws {
-        try saveWorldModel(architecture: Self.architecture, config: ["side": side, "width": width], to: path)
+        try Checkpoint(architecture: Self.architecture, config: ModelConfig(architecture: Self.architecture, values: configValues).json,
+                       tensors: NamedTensors(stateDict())).save(path)
     }
 
     /// Loads an encoder saved with `save(to:)`.
     public static func load(_ path: String) throws -> ShapesCLIP {
-        let (tensors, config) = try loadWorldModel(path, architecture: architecture, keys: ["side", "width"])
-        let model = try ShapesCLIP(side: config["side"]!, width: config["width"]!)
-        try model.load(tensors)
+        let checkpoint = try Checkpoint.load(path, loadTraining: false)
+        guard checkpoint.architecture == architecture else {
+            throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
+        }
+        let model = try make(configValues: checkpoint.configDictionary(), name: path)
+        try model.load(checkpoint.tensors.dictionary)
         model.eval()
         return model
     }

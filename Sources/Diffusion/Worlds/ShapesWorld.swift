@@ -12,7 +12,8 @@ import Models
 /// training images; the **prompt split** keeps the "a picture of a …" template out of training
 /// captions. `.train` draws neither; `.test` draws only held-out pairs and template.
 public final class ShapesWorld {
-    public enum Split: String, Sendable { case train, test }
+    /// The world's splits are the datasets' (`DataSplit`).
+    public typealias Split = DataSplit
 
     public let side: Int
     public let seed: UInt64

@@ -1,0 +1,132 @@
+import Diffusion
+import Engine
+import Foundation
+
+extension BuiltinDomain {
+    /// Datasets of one's own: captioned images from files or tensors, and an encoder trained on them.
+    static let data = BuiltinDomain("data", doc: "your own captioned images (an HDF5 file, a PNG folder, or tensors) as datasets that train encoders and teachers, give distillation its prompts and evaluation its real images.", builtins: [
+        Builtin("dataset", "source, captions: nil, labels: nil, held_out: 0.1, seed: 0",
+                doc: "A dataset of captioned images. `source` is a path — an HDF5 file as h5py writes it (`images` [N, H, W], [N, H, W, C] or [N, C, H, W] with C = 1 or 3, uint8 or float; `captions` variable-length strings; optional integer `labels`) or a folder of PNGs with `metadata.jsonl` (Hugging Face imagefolder: `file_name`, `text`) or `captions.txt` (FILE<TAB>caption) — or a tensor of images [N, 3, S, S] (or [N, S, S] grey) in [−1, 1] with `captions` (one per image) and optional `labels` [N]. A seeded `held_out` fraction (at least one image) is set aside: evaluation measures against it, training never sees it; each pass over the training split is in its own seeded order. Members: `name`, `side`, `count`, `train_count`, `test_count`, `captions`, `prompts` (distinct training captions), `test_prompts`, `vocabulary`, `images`, `labels`; methods `sample(n, seed: 0, split: \"train\")` → {images, captions}, `eval_prompts(n)`, `save(path)` (an HDF5 file `dataset()` reads back).",
+                example: "let w = shapes(size: 16)\nlet b = w.sample(64)\nlet data = dataset(b.images, captions: b.captions)\ndata.save(\"my-data.h5\")") { args in
+            let heldOut = try args.number("held_out")
+            guard heldOut >= 0, heldOut < 1 else { throw args.mistake("held_out", "a fraction in [0, 1)") }
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            switch args["source"] {
+            case .string(let path):
+                guard case .null = args["captions"], case .null = args["labels"] else {
+                    throw RuntimeError("dataset(): a file or folder brings its own captions and labels; give `captions`/`labels` only with an image tensor", parameter: "captions")
+                }
+                return .object(DatasetObject(try CaptionedImageSet.load(path, heldOut: heldOut, seed: seed)))
+            case .tensor(var images):
+                if images.rank == 3 { images = try images.reshape([images.shape[0], 1, images.shape[1], images.shape[2]]) }
+                if images.rank == 4, images.shape[1] == 1 { images = try Tensor.concat([images, images, images], axis: 1) }
+                guard case .list(let items) = args["captions"] else {
+                    throw args.mistake("captions", "a list of strings, one per image (a tensor of images needs its captions)")
+                }
+                let captions = try items.map { item -> String in
+                    guard case .string(let s) = item else { throw args.mistake("captions", "a list of strings") }
+                    return s
+                }
+                let labels = try args.optionalTensor("labels")
+                return .object(DatasetObject(try CaptionedImageSet(images: images, captions: captions, labels: labels, heldOut: heldOut,
+                                                                   seed: seed, name: "a dataset of \(images.shape.first ?? 0) images")))
+            default:
+                throw args.mistake("source", "a path (HDF5 file or PNG folder) or an image tensor [N, 3, S, S]")
+            }
+        },
+        Builtin("train_clip", "data, steps: 500, batch: 64, lr: 1e-3, width: 64, seed: 0, out: nil",
+                doc: "Trains a fresh ShapesCLIP — a transformers CLIPTextModel over a word tokenizer, and a small CNN image tower — on a dataset or the shapes world, as `snp train-clip` does, and returns the encoder: the text encoder a teacher of that data is conditioned on, and the feature space its FD, precision/recall and CLIP score are measured in. On a dataset its tokenizer knows the dataset's words (captions up to their longest) and it trains by CLIP's contrastive loss alone; on the world by the default recipe (grayscale pairs and attribute heads). `out` saves it there.",
+                example: "let enc = train_clip(data, steps: 300)") { args in
+            let data = try args.imageData("data")
+            let steps = try positive(args, "steps")
+            let width = try args.int("width")
+            guard width >= 8, width % 4 == 0, width <= 1024 else { throw args.mistake("width", "a multiple of 4 from 8 to 1024") }
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            let batch = try batchSize(args, "batch", side: data.side)
+            guard batch >= 2 else { throw args.mistake("batch", "at least 2 (a contrastive loss needs other examples)") }
+            let encoder = try ShapesCLIP.fresh(for: data, width: width, seed: seed)
+            let progress = ProgressReporter(label: "train_clip", total: steps, write: args.interpreter.diagnostics)
+            try encoder.train(data: data, steps: steps, batchSize: batch, learningRate: try positiveFloat(args, "lr"), seed: seed) { step, loss in
+                progress.update(step: step + 1, metrics: ["loss": Double(loss)])
+            }
+            progress.finish()
+            let out = try args.optionalString("out")
+            if let out { try encoder.save(to: out) }
+            return .object(EncoderObject(encoder, path: out))
+        },
+    ])
+}
+
+extension Arguments {
+    /// A dataset or a world (both can train encoders and teachers and give real images).
+    func imageData(_ p: String) throws -> any ImageTextDataset {
+        switch self[p] {
+        case .object(let d as DatasetObject): return d.data
+        case .object(let w as WorldObject): return w.world
+        default: throw mistake(p, "a dataset (from dataset) or a world (from shapes)")
+        }
+    }
+}
+
+/// A dataset in the language (`dataset(…)`).
+final class DatasetObject: NativeObject {
+    let data: CaptionedImageSet
+
+    init(_ data: CaptionedImageSet) { self.data = data }
+
+    var typeName: String { "dataset" }
+    var summary: String {
+        "dataset: \(data.name) — \(data.captions.count) images of \(data.side)×\(data.side), \(data.trainIndices.count) train / \(data.testIndices.count) held out, \(data.vocabulary.count) words" +
+            (data.labels.map { ", labels \(shapeString($0.shape))" } ?? "")
+    }
+    var memberNames: [String] {
+        ["name", "side", "count", "train_count", "test_count", "captions", "prompts", "test_prompts", "vocabulary", "images", "labels",
+         "sample", "eval_prompts", "save"]
+    }
+
+    /// Distinct captions of a split, in file order.
+    func prompts(_ split: DataSplit) -> [String] {
+        var seen = Set<String>()
+        return data.indices(split).map { data.captions[$0] }.filter { seen.insert($0).inserted }
+    }
+
+    func member(_ name: String) throws -> Value? {
+        switch name {
+        case "name": return .string(data.name)
+        case "side": return .number(Double(data.side))
+        case "count": return .number(Double(data.captions.count))
+        case "train_count": return .number(Double(data.trainIndices.count))
+        case "test_count": return .number(Double(data.testIndices.count))
+        case "captions": return .list(data.captions.map { .string($0) })
+        case "prompts": return .list(prompts(.train).map { .string($0) })
+        case "test_prompts": return .list(prompts(.test).map { .string($0) })
+        case "vocabulary": return .list(data.vocabulary.map { .string($0) })
+        case "images": return .tensor(data.images)
+        case "labels": return data.labels.map { .tensor($0) } ?? .null
+        case "sample":
+            return Builtin.method("dataset", "sample", "n, seed: 0, split: \"train\"",
+                                  doc: "n examples of a split, read in the split's seeded order from position seed·n (so seed 0, 1, … are consecutive batches): {images [n, 3, S, S], captions, labels (nil without)}.") { args in
+                let n = try args.int("n")
+                guard (1...65_536).contains(n) else { throw args.mistake("n", "an integer from 1 to 65536") }
+                guard let seed = try args.optionalSeed("seed"), seed < (1 << 30) else { throw args.mistake("seed", "a non-negative integer below 2³⁰") }
+                let batch = try self.data.examples(n, split: try split(args, "split"), start: Int(seed) * n)
+                return .record(Record([("images", .tensor(batch.images)), ("captions", .list(batch.captions.map { .string($0) })),
+                                       ("labels", batch.labels.map { .tensor($0) } ?? .null)]))
+            }
+        case "eval_prompts":
+            return Builtin.method("dataset", "eval_prompts", "n",
+                                  doc: "The captions of the n held-out images that evaluate(…, data: this) compares n generated images with: generate one image per caption.") { args in
+                let n = try args.int("n")
+                return .list(try self.data.evaluationImages(n, split: .test).captions.map { .string($0) })
+            }
+        case "save":
+            return Builtin.method("dataset", "save", "path",
+                                  doc: "Writes the dataset as HDF5 (float32 `images` [N, 3, S, S] in [−1, 1], `captions`, `labels`, attribute images_range = \"-1..1\"), which dataset(path) and h5py read back.") { args in
+                let path = try args.string("path")
+                try self.data.save(to: path)
+                return .string(path)
+            }
+        default: return nil
+        }
+    }
+}
