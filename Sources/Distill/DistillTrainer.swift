@@ -124,6 +124,8 @@ public final class DistillTrainer: TrainingRun {
     /// Where the training captions come from; when it is an `ImageTextDataset` its held-out images
     /// are what evaluations measure against (a plain prompt list cannot be evaluated).
     public let data: any PromptSource
+    /// `data` when it has images (the adversarial term's real images and evaluation's).
+    let realData: (any ImageTextDataset)?
     public let options: DistillOptions
     /// The teacher's network copy that carries the LoRA teacher's adapters.
     public let teachers: any Module & NoisePredictor
@@ -150,8 +152,9 @@ public final class DistillTrainer: TrainingRun {
     /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
     public init(teacher: WorldTeacher, data: any PromptSource, options: DistillOptions, student: OneStepStudent? = nil) throws {
         try options.validate()
-        if let images = data as? any ImageTextDataset {
-            try images.requireSide(teacher.side, for: "the teacher")
+        realData = data as? any ImageTextDataset
+        if let realData {
+            try realData.requireSide(teacher.side, for: "the teacher")
         } else if options.adversarial != nil {
             throw DistillError.invalidArgument(name: "distillation", reason: "the adversarial term needs real images, and \(data.name) has none (give a dataset)")
         }
@@ -348,7 +351,7 @@ public final class DistillTrainer: TrainingRun {
 
         // The discriminator's step: the real images of the step's own captions against the student's.
         if let adversarial, let text {
-            let real = try (data as! any ImageTextDataset).examples(b, split: .train, start: step * b).images
+            let real = try realData!.examples(b, split: .train, start: step * b).images
             metrics.merge(try adversarial.step(real: real, fake: x0, text: text, schedule: teacher.schedule, generator: generator)) { $1 }
             try checkFinite(metrics, step: step + 1)
         }
@@ -389,7 +392,7 @@ public final class DistillTrainer: TrainingRun {
     /// (fixed noise: the same images at every evaluation for the same weights).
     public func evaluate() throws -> [String: Double] {
         if evaluator == nil {
-            guard let images = data as? any ImageTextDataset else {
+            guard let images = realData else {
                 throw DistillError.invalidArgument(name: "evaluation", reason: "needs real images to measure against, and \(data.name) has none (give a dataset, or evaluate every 0 steps)")
             }
             evaluator = try SampleEvaluator(teacher: teacher, data: images, count: options.evalCount, judge: judge)

@@ -148,7 +148,7 @@ extension BuiltinDomain {
             let student = try args.object("student", as: StudentObject.self, "a student (from student_of or load)")
             let loss = try args.object("loss", as: VSDObject.self, "a VSD objective (from vsd)")
             let teacher = loss.teacher.teacher
-            let world = try distillWorld(args, "prompts", side: teacher.side, seed: try args.optionalSeed("seed") ?? 0)
+            let world = try distillPrompts(args, "prompts", side: teacher.side, seed: try args.optionalSeed("seed") ?? 0)
             var options = try DistillOptions()
             if let name = try args.optionalString("method") {
                 guard let method = DistillMethod(rawValue: name) else {
@@ -293,7 +293,7 @@ private func adversarialTerm(_ args: Arguments, _ p: String) throws -> Adversari
 
 /// The world whose training captions a distillation run draws: nil (the teacher's side, seed 0),
 /// a world, or a world's `prompts` list.
-private func distillWorld(_ args: Arguments, _ p: String, side: Int, seed: UInt64) throws -> any PromptSource {
+private func distillPrompts(_ args: Arguments, _ p: String, side: Int, seed: UInt64) throws -> any PromptSource {
     let source: any PromptSource
     switch args[p] {
     case .null: source = try ShapesWorld(side: side, seed: 0)

@@ -20,7 +20,7 @@ public final class CaptionedImageSet: ImageTextDataset {
     public let seed: UInt64
     /// Indices (into `images`) of the training and held-out examples.
     public let trainIndices: [Int], testIndices: [Int]
-    private var orderCache: (split: DataSplit, pass: Int, order: [Int])?
+    private let trainOrder: PassShuffle, testOrder: PassShuffle?
 
     /// The set of `images` [N, 3, H, H] (values in [−1, 1]) with one caption each; `heldOut` (a
     /// fraction in [0, 1)) of them, chosen by `seed`, form the test split — at least one when
@@ -54,6 +54,8 @@ public final class CaptionedImageSet: ImageTextDataset {
         let testCount = heldOut == 0 || n < 2 ? 0 : Swift.min(n - 1, Swift.max(1, Int((Double(n) * heldOut).rounded())))
         testIndices = Array(order.prefix(testCount)).sorted()
         trainIndices = Array(order.dropFirst(testCount)).sorted()
+        trainOrder = PassShuffle(seed: seed, stream: 1, count: Swift.max(1, trainIndices.count))
+        testOrder = testCount > 0 ? PassShuffle(seed: seed, stream: 2, count: testCount) : nil
     }
 
     public func count(of split: DataSplit) -> Int? { indices(split).count }
@@ -69,12 +71,7 @@ public final class CaptionedImageSet: ImageTextDataset {
             throw DiffusionError.invalidArgument(name: name, reason: "has no \(split == .train ? "training" : "held-out") examples (held-out fraction \(split == .train ? "too large" : "0"))")
         }
         guard index >= 0 else { throw DiffusionError.invalidArgument(name: name, reason: "example index must be ≥ 0, got \(index)") }
-        let pass = index / pool.count
-        if orderCache?.split != split || orderCache?.pass != pass {
-            let shuffle = RandomGenerator(seed: seed &+ UInt64(pass) &* 0xD1B5_4A32_D192_ED03 &+ (split == .train ? 1 : 2)).permutation(pool.count)
-            orderCache = (split, pass, shuffle.map { pool[$0] })
-        }
-        return orderCache!.order[index % pool.count]
+        return pool[(split == .train ? trainOrder : testOrder!).item(at: index)]
     }
 
     public func caption(_ index: Int, split: DataSplit) throws -> String { captions[try example(index, split: split)] }

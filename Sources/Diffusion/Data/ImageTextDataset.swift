@@ -52,6 +52,8 @@ public protocol ImageTextDataset: PromptSource {
     func evaluationImages(_ count: Int, split: DataSplit) throws -> CaptionedImages
     /// The words of its captions (the vocabulary of a word-level text encoder trained on it).
     var vocabulary: [String] { get }
+    /// Its longest caption in words (a word-level text encoder needs this many + 2 positions).
+    var longestCaption: Int { get }
 }
 
 extension PromptSource {
@@ -61,17 +63,39 @@ extension PromptSource {
     }
 }
 
+/// The endless order a finite pool of `count` items is read in: pass p = index / count visits every
+/// item once, in a permutation seeded by (seed, stream, p). The last pass's permutation is kept, so
+/// reading a batch costs one shuffle per pass.
+final class PassShuffle {
+    let seed: UInt64, stream: UInt64, count: Int
+    private var cache: (pass: Int, order: [Int])?
+
+    init(seed: UInt64, stream: UInt64 = 0, count: Int) {
+        (self.seed, self.stream, self.count) = (seed, stream, count)
+    }
+
+    /// The item (0 ..< count) at position `index` ≥ 0 of the endless order.
+    func item(at index: Int) -> Int {
+        let pass = index / count
+        if cache?.pass != pass {
+            cache = (pass, RandomGenerator(seed: seed &+ UInt64(pass) &* 0xD1B5_4A32_D192_ED03 &+ stream).permutation(count))
+        }
+        return cache!.order[index % count]
+    }
+}
+
 /// A list of prompts and nothing else: what `distill(prompts: [...])` reads. Both splits are the
 /// whole list; each pass over it is in its own seeded order.
 public final class PromptList: PromptSource {
     public let prompts: [String]
     public let seed: UInt64
-    private var orderCache: (pass: Int, order: [Int])?
+    private let order: PassShuffle
 
     public init(_ prompts: [String], seed: UInt64 = 0) throws {
         guard !prompts.isEmpty else { throw DiffusionError.invalidArgument(name: "prompt list", reason: "is empty") }
         self.prompts = prompts
         self.seed = seed
+        order = PassShuffle(seed: seed, count: prompts.count)
     }
 
     public var name: String { "a list of \(prompts.count) prompt\(prompts.count == 1 ? "" : "s")" }
@@ -79,11 +103,7 @@ public final class PromptList: PromptSource {
 
     public func caption(_ index: Int, split: DataSplit) throws -> String {
         guard index >= 0 else { throw DiffusionError.invalidArgument(name: name, reason: "prompt index must be ≥ 0, got \(index)") }
-        let pass = index / prompts.count
-        if orderCache?.pass != pass {
-            orderCache = (pass, RandomGenerator(seed: seed &+ UInt64(pass) &* 0xD1B5_4A32_D192_ED03).permutation(prompts.count))
-        }
-        return prompts[orderCache!.order[index % prompts.count]]
+        return prompts[order.item(at: index)]
     }
 }
 
@@ -115,4 +135,6 @@ extension ShapesWorld: ImageTextDataset {
     }
 
     public var vocabulary: [String] { CaptionGrammar.vocabulary }
+
+    public var longestCaption: Int { CaptionGrammar.tokenizer.maxLength - 2 }
 }

@@ -1,14 +1,14 @@
 import Engine
 
-/// Measures generated images of the shapes world against real ones, as the paper measures its
+/// Measures generated images against real ones of a dataset (the shapes world's, or one's own), as the paper measures its
 /// models on COCO: N held-out real images and their captions; the model draws one image per
 /// caption; Fréchet distance and precision/recall (k = 3) compare the two sets in the
 /// contrastive encoder's image-feature space; the CLIP score compares each image with its caption;
 /// the mean |Laplacian| (`hf`) measures per-pixel static; with an attribute classifier (`judge`),
 /// prompt accuracy checks that each image shows what its caption names.
 ///
-/// The real images come from the training split at indices far beyond any training run's
-/// (`realStart`), so they are unseen images of the training distribution.
+/// The real images are the dataset's `evaluationImages`: in the shapes world the training split at
+/// indices far beyond any training run's (`realStart`), in a finite set its held-out examples.
 public final class SampleEvaluator {
     public let encoder: ShapesCLIP
     /// The real images' captions: generate one image for each, in order.
@@ -49,8 +49,8 @@ public final class SampleEvaluator {
     /// shipped classifier beside the teacher's encoder (none when there is no such file).
     public convenience init(teacher: WorldTeacher, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
                             split: DataSplit = .train) throws {
-        try self.init(encoder: teacher.encoder, data: data, count: count,
-                      judge: judge ?? AttributeClassifier.beside(teacher.encoderPath, side: teacher.side), split: split)
+        let shipped = judge == nil && data is ShapesWorld ? try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side) : nil
+        try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, split: split)
     }
 
     /// Image features in batches of 256, without gradient.

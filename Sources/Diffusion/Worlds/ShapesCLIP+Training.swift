@@ -150,8 +150,8 @@ extension ShapesCLIP {
 extension ShapesCLIP {
     /// Trains both towers on `data`'s training split. The shapes world trains by `recipe` (its
     /// grayscale pairs and attribute heads read the world's attributes); any other dataset by
-    /// CLIP's contrastive loss alone (`recipe` must then be `.contrastiveOnly` or the default,
-    /// which falls back to it: a user's captions name no attributes the heads could learn).
+    /// CLIP's contrastive loss alone, whatever `recipe` says (a user's captions name no attributes
+    /// the heads could learn).
     @discardableResult
     public func train(data: any ImageTextDataset, steps: Int, batchSize: Int = 64, learningRate: Float = 1e-3,
                       recipe: ShapesCLIPRecipe = ShapesCLIPRecipe(), seed: UInt64 = 0,
@@ -189,7 +189,7 @@ extension ShapesCLIP {
     /// vocabulary and captions' length (+ the start and end tokens).
     public static func fresh(for data: any ImageTextDataset, width: Int = 64, seed: UInt64 = 0) throws -> ShapesCLIP {
         if data is ShapesWorld { return try ShapesCLIP(side: data.side, width: width, seed: seed) }
-        let longest = (data as? CaptionedImageSet)?.longestCaption ?? 14
-        return try ShapesCLIP(side: data.side, width: width, seed: seed, vocabulary: data.vocabulary, maxLength: Swift.min(512, Swift.max(8, longest + 2)))
+        return try ShapesCLIP(side: data.side, width: width, seed: seed, vocabulary: data.vocabulary,
+                              maxLength: Swift.min(512, Swift.max(8, data.longestCaption + 2)))
     }
 }
