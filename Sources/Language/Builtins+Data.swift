@@ -54,7 +54,98 @@ extension BuiltinDomain {
             if let out { try encoder.save(to: out) }
             return .object(EncoderObject(encoder, path: out))
         },
+        Builtin("train_classifier", "data, steps: 500, batch: 64, lr: 2e-3, seed: 0, out: nil",
+                doc: "Trains a judge, as `snp train-classifier` does: on a dataset with labels, a label classifier (the shapes world's small CNN with one head per label column, cross-entropy on the training split's labels; `classifier.accuracy` is its accuracy on the held-out images); on the shapes world, a fresh attribute classifier (the removal-rate judge). A label classifier reads label accuracy (`label_accuracy`, `evaluate(…, data:, classifier:)`, `snp eval --classifier`: each generated image should show the labels of the dataset's images with its caption), `removal_rate` of a negative label and `classify`. `out` saves it there.",
+                example: "let judge = train_classifier(data, steps: 300)\njudge.accuracy") { args in
+            let steps = try positive(args, "steps")
+            guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+            let lr = try positiveFloat(args, "lr")
+            let out = try args.optionalString("out")
+            let data = try args.imageData("data")
+            let batch = try batchSize(args, "batch", side: data.side)
+            let progress = ProgressReporter(label: "train_classifier", total: steps, write: args.interpreter.diagnostics)
+            let report = { (step: Int, loss: Float) in progress.update(step: step + 1, metrics: ["loss": Double(loss)]) }
+            guard let set = data as? CaptionedImageSet else {
+                let world = data as! ShapesWorld
+                let classifier = try AttributeClassifier(side: world.side, seed: seed)
+                try classifier.train(world: world, steps: steps, batchSize: batch, learningRate: lr, progress: report)
+                progress.finish()
+                if let out { try classifier.save(to: out) }
+                return .object(ClassifierObject(classifier, path: out))
+            }
+            let classifier = try LabelClassifier(for: set, seed: seed)
+            try classifier.train(data: set, steps: steps, batchSize: batch, learningRate: lr, progress: report)
+            progress.finish()
+            if let out { try classifier.save(to: out) }
+            return .object(LabelClassifierObject(classifier, path: out, heldOut: try classifier.heldOutAccuracy(set)))
+        },
+        Builtin("label_accuracy", "images, prompts, data, classifier",
+                doc: "Whether each picture shows the labels of `data`'s images captioned as its prompt (`prompts`: one for all or one per image), read by a label classifier (from `train_classifier(data)` or a path): {all (every label column right), columns (the share right per column), count (the pictures whose prompt is a caption of `data` with one set of labels; the rest are left out)}.",
+                example: "label_accuracy(generate(student, data.eval_prompts(64)), data.eval_prompts(64), data, judge).all") { args in
+            let images = try args.images("images")
+            let prompts = try args.prompts("prompts", count: images.shape[0])
+            guard case .object(let d as DatasetObject) = args["data"] else { throw args.mistake("data", "a dataset with labels (from dataset)") }
+            let classifier = try args.labelClassifier("classifier")
+            let accuracy = try classifier.accuracy(images, prompts: prompts, data: d.data)
+            return .record(accuracyRecord(accuracy))
+        },
     ])
+}
+
+/// {all, columns, count} of a label accuracy.
+func accuracyRecord(_ a: LabelAccuracy) -> Record {
+    Record([("all", .number(a.all)), ("columns", .list(a.perColumn.map { .number($0) })), ("count", .number(Double(a.count)))])
+}
+
+extension Arguments {
+    /// A label classifier: an object from `train_classifier`/`load`, or a checkpoint path.
+    func labelClassifier(_ p: String) throws -> LabelClassifier {
+        switch self[p] {
+        case .object(let c as LabelClassifierObject): return c.classifier
+        case .string(let path): return try LabelClassifier.load(path)
+        default: throw mistake(p, "a label classifier (from train_classifier(data) or load) or its checkpoint path")
+        }
+    }
+}
+
+/// A dataset's label classifier in the language (`train_classifier(data)`, `load`).
+final class LabelClassifierObject: NetworkCarrier {
+    let classifier: LabelClassifier
+    let path: String?
+    /// Its accuracy on the held-out images of the data it was trained on (nil when loaded).
+    let heldOut: LabelAccuracy?
+
+    init(_ classifier: LabelClassifier, path: String?, heldOut: LabelAccuracy? = nil) {
+        (self.classifier, self.path, self.heldOut) = (classifier, path, heldOut)
+    }
+
+    var networkObject: ModelObject { ModelObject(module: classifier) }
+    var typeName: String { "label classifier" }
+    var summary: String {
+        "label classifier: \(classifier.columns) column(s) of \(classifier.classCounts.map(String.init).joined(separator: ", ")) classes, \(countText(classifier.parameterCount)) params, \(classifier.side)×\(classifier.side)"
+            + (heldOut.map { String(format: ", held-out accuracy %.1f %%", 100 * $0.all) } ?? "")
+    }
+    var memberNames: [String] { ["network", "side", "path", "classes", "accuracy", "predict"] }
+
+    func member(_ name: String) throws -> Value? {
+        switch name {
+        case "network": return .object(networkObject)
+        case "side": return .number(Double(classifier.side))
+        case "path": return path.map { .string($0) } ?? .null
+        case "classes": return .list(classifier.classCounts.map { .number(Double($0)) })
+        case "accuracy": return heldOut.map { .record(accuracyRecord($0)) } ?? .null
+        case "predict":
+            return Builtin.method("label classifier", "predict", "images", doc: "The labels it reads in each picture: a list with one number per picture (one label column) or one list per picture.") { args in
+                .list(try labelValues(self.classifier.predict(args.images("images"))))
+            }
+        default: return nil
+        }
+    }
+}
+
+/// Predicted label rows as values: a number per image for one column, else a list per image.
+func labelValues(_ rows: [[Int]]) -> [Value] {
+    rows.map { $0.count == 1 ? .number(Double($0[0])) : .list($0.map { .number(Double($0)) }) }
 }
 
 extension Arguments {

@@ -47,10 +47,11 @@ extension BuiltinDomain {
                 return .string(path)
             }
             // The world's encoder and attribute classifier, as their own checkpoints (float32).
-            if case .object(let o) = args["model"], o is EncoderObject || o is ClassifierObject {
+            if case .object(let o) = args["model"], o is EncoderObject || o is ClassifierObject || o is LabelClassifierObject {
                 let path = try args.string("path")
                 guard try args.string("dtype") == "float32" else { throw args.mistake("dtype", "\"float32\" for an encoder or classifier") }
                 if let e = o as? EncoderObject { try e.encoder.save(to: path) } else if let c = o as? ClassifierObject { try c.classifier.save(to: path) }
+                else if let c = o as? LabelClassifierObject { try c.classifier.save(to: path) }
                 return .string(path)
             }
             let model = try modelArgument(args)

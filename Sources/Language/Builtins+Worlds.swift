@@ -15,8 +15,8 @@ extension BuiltinDomain {
             WorldPrompts.note(world)
             return .object(WorldObject(world))
         },
-        Builtin("evaluate", "model, images, prompts: nil, data: nil",
-                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one)}.",
+        Builtin("evaluate", "model, images, prompts: nil, data: nil, classifier: nil",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one), label_acc (on a dataset with labels and a label `classifier` from `train_classifier(data)`: the share of images showing the labels of the dataset's images with their caption; nan otherwise)}.",
                 example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
             let images = try args.images("images")
             let n = images.shape[0]
@@ -32,9 +32,11 @@ extension BuiltinDomain {
                     try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
                 }
             } else {
-                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n).evaluate(images, prompts: prompts)
+                let labelJudge: LabelClassifier?
+                if case .null = args["classifier"] { labelJudge = nil } else { labelJudge = try args.labelClassifier("classifier") }
+                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n, labelJudge: labelJudge).evaluate(images, prompts: prompts)
             }
-            return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
+            return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc", "label_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
         },
         Builtin("prompt_accuracy", "images, prompts, classifier: nil",
                 doc: "Whether each picture shows what its prompt names, read by the attribute classifier (`classifier` as for `removal_rate`): per attribute kind the share right among the prompts naming it (nan when none does), `all` the share of pictures whose every named attribute is right (prompts naming nothing count for neither), `named` how many prompts name at least one. `prompts`: one for all images or one per image.",
@@ -76,18 +78,23 @@ extension BuiltinDomain {
             })
         },
         Builtin("removal_rate", "images, negative, classifier: nil",
-                doc: "The share of pictures in which the attribute classifier does NOT see the attribute a negative prompt names: one attribute word or phrase — a colour (\"red\"), size (\"large\"), shape (\"circle\"), position (\"left\") or background (\"white\", \"black background\"). 1: removed from every image. `classifier` is a classifier or a checkpoint path (nil: the shipped shapes-classifier-SIDE.h5, loaded once).",
+                doc: "The share of pictures in which the attribute classifier does NOT see the attribute a negative prompt names: one attribute word or phrase — a colour (\"red\"), size (\"large\"), shape (\"circle\"), position (\"left\") or background (\"white\", \"black background\"). 1: removed from every image. `classifier` is a classifier or a checkpoint path (nil: the shipped shapes-classifier-SIDE.h5, loaded once). With a label classifier (from `train_classifier(data)`), `negative` is the label to remove: a number (label column 0) or {column, label}.",
                 example: "removal_rate(generate(student, \"a photo of a shape\", negative: \"red\", count: 32), \"red\")") { args in
             let images = try args.images("images")
+            if case .object(let c as LabelClassifierObject) = args["classifier"] {
+                let (column, label) = try negativeLabel(args, "negative", columns: c.classifier.columns)
+                return .number(removalRate(predictedAttributes: try c.classifier.predict(images).map { $0[column] }, negative: label))
+            }
             let (kind, value) = try negativeAttribute(args, "negative")
             let classifier = try args.classifier("classifier", side: images.shape[2])
             let predicted = try WorldResources.serialized { try classifier.predict(images) }
             return .number(removalRate(predictedAttributes: predicted.map { $0.value(of: kind) }, negative: value))
         },
         Builtin("classify", "images, classifier: nil",
-                doc: "The attributes the classifier reads in each picture, as a list of records {shape, colour, size, position, background}. `classifier` as for `removal_rate`.",
+                doc: "The attributes the classifier reads in each picture, as a list of records {shape, colour, size, position, background}. `classifier` as for `removal_rate`; a label classifier gives each picture's labels (a number per picture for one label column, else a list).",
                 example: "classify(world.render({colour: \"blue\", shape: \"square\"}))[0].colour   # \"blue\"") { args in
             let images = try args.images("images")
+            if case .object(let c as LabelClassifierObject) = args["classifier"] { return .list(labelValues(try c.classifier.predict(images))) }
             let classifier = try args.classifier("classifier", side: images.shape[2])
             let predicted = try WorldResources.serialized { try classifier.predict(images) }
             return .list(predicted.map { .record(attributeRecord($0)) })
@@ -101,6 +108,18 @@ private func features(_ args: Arguments, _ p: String) throws -> Tensor {
     let images = try args.images(p)
     let encoder = try args.encoder("encoder", side: images.shape[2])
     return try WorldResources.serialized { try SampleEvaluator.features(encoder, images) }
+}
+
+/// The label a negative names for a label classifier: a number (column 0) or {column, label}.
+private func negativeLabel(_ args: Arguments, _ p: String, columns: Int) throws -> (column: Int, label: Int) {
+    func whole(_ v: Value?) -> Int? { if case .number(let x)? = v, x >= 0, x == x.rounded(), x < 1e9 { return Int(x) } else { return nil } }
+    switch args[p] {
+    case .number: if let label = whole(args[p]) { return (0, label) }
+    case .record(let r):
+        if let column = whole(r["column"]), let label = whole(r["label"]), column < columns { return (column, label) }
+    default: break
+    }
+    throw args.mistake(p, "a label (a whole number ≥ 0, of label column 0) or {column, label} with column < \(columns)")
 }
 
 /// The one attribute a negative prompt names: its kind and value.

@@ -5,7 +5,7 @@ import Foundation
 /// loops written in the record's order would visit them. `sweep(f, over:)` walks it in one
 /// process; `snp batch --sweep` makes one job per point.
 public struct SweepGrid {
-    public let axes: [(name: String, values: [Value])]
+    public private(set) var axes: [(name: String, values: [Value])]
 
     public init(_ over: Record) throws {
         axes = try over.fields.map { field in
@@ -24,6 +24,19 @@ public struct SweepGrid {
             throw LanguageError(.runtime, "a sweep grid must be a record of lists, e.g. {alpha: [0, 0.5]}, got \(text.trimmingCharacters(in: .whitespaces))", at: nil)
         }
         try self.init(record)
+    }
+
+    /// This grid with the axes `other` names given `other`'s values (`snp batch --grid`): a sweep
+    /// narrowed or widened without editing its script. Every axis of `other` must be one of this
+    /// grid's; the order of the axes (and so the job order) stays this grid's.
+    public func replacing(_ other: SweepGrid) throws -> SweepGrid {
+        let known = Set(axes.map(\.name))
+        if let unknown = other.axes.first(where: { !known.contains($0.name) }) {
+            throw LanguageError(.runtime, "the grid has no axis '\(unknown.name)' to replace (its axes: \(axes.map(\.name).joined(separator: ", ")))", at: nil)
+        }
+        var replaced = self
+        replaced.axes = axes.map { axis in other.axes.first(where: { $0.name == axis.name }).map { (axis.name, $0.values) } ?? axis }
+        return replaced
     }
 
     /// The number of points.

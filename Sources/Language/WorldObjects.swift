@@ -499,6 +499,7 @@ func worldValue(_ checkpoint: Checkpoint, path: String) throws -> Value? {
     switch checkpoint.architecture {
     case ShapesCLIP.architecture: return .object(EncoderObject(try ShapesCLIP.load(path), path: path))
     case AttributeClassifier.architecture: return .object(ClassifierObject(try AttributeClassifier.load(path), path: path))
+    case LabelClassifier.architecture: return .object(LabelClassifierObject(try LabelClassifier.load(path), path: path))
     default: break
     }
     switch try checkpoint.configDictionary()["_snoopi_pipeline"] as? String {

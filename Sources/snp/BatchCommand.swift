@@ -52,7 +52,7 @@ func parseBatch(_ words: [String]) throws -> BatchPlan {
         scriptArguments = Array(words[(split + 1)...])
         words = Array(words[..<split])
     }
-    var args = try Arguments(words, valued: ["jobs", "threads-per-job", "out", "timeout", "emit-slurm", "task"], repeatable: ["sweep"])
+    var args = try Arguments(words, valued: ["jobs", "threads-per-job", "out", "timeout", "emit-slurm", "task", "grid"], repeatable: ["sweep"])
     var plan = BatchPlan()
     plan.commandWords = words
     plan.out = args.value("out") ?? "batch-out"
@@ -72,6 +72,11 @@ func parseBatch(_ words: [String]) throws -> BatchPlan {
         plan.task = k
     }
     let sweeps = args.values("sweep")
+    let gridOverride = try args.value("grid").map { text in
+        do { return try SweepGrid(expression: text, name: "--grid") } catch let error as LanguageError {
+            throw UsageError(message: "--grid: \(error.message)")
+        }
+    }
     let positional = args.positional
     try args.finish(positionalCount: 0...Int.max)
     if let slurm = plan.emitSlurm {
@@ -107,7 +112,13 @@ func parseBatch(_ words: [String]) throws -> BatchPlan {
     for (path, forceSweep) in scripts {
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError(message: "cannot read \(path)") }
-        if let grid = try sweepGrid(in: text, path: path) {
+        if var grid = try sweepGrid(in: text, path: path) {
+            if let gridOverride {
+                do { grid = try grid.replacing(gridOverride) } catch let error as LanguageError {
+                    throw UsageError(message: "--grid on \(path): \(error.message)")
+                }
+                guard grid.count > 0 else { throw UsageError(message: "--grid on \(path): the sweep grid has no points (an empty list)") }
+            }
             for index in 0..<grid.count {
                 let point = grid.point(index)
                 var bindings: [(name: String, literal: String)] = []
@@ -122,6 +133,7 @@ func parseBatch(_ words: [String]) throws -> BatchPlan {
                 plan.jobs.append(BatchJob(name: name, script: path, arguments: scriptArguments, bindings: bindings, folder: plan.out + "/jobs/" + name))
             }
         } else {
+            guard gridOverride == nil else { throw UsageError(message: "--grid: \(path) has no '#% sweep {…}' line to replace axes of") }
             guard !forceSweep else { throw UsageError(message: "--sweep \(path): no '#% sweep {…}' line names its grid") }
             let name = uniqueName(stem)
             plan.jobs.append(BatchJob(name: name, script: path, arguments: scriptArguments, bindings: [], folder: plan.out + "/jobs/" + name))

@@ -14,6 +14,8 @@ let helpDetails: [String: String] = [
                              `#% sweep {alpha: [0, 0.5], kappa_max: 2...4}` is one job per grid point,
                              the point's values bound as variables (snp run --let alpha=0.5 …)
       --sweep FILE.snp       the same, and an error when FILE has no `#% sweep` line
+      --grid '{axis: […]}'   replace those axes' values of every sweep's grid (the others stay),
+                         e.g. --grid '{method: ["pgsb"], seed: 0...2}' runs a part of a study
       --jobs N               jobs at once (default 1); --threads-per-job N (default cores / jobs)
       --out DIR              where each job's folder (log.txt, job.json, result.json, pictures/) and
                              report.md and status.json go (default batch-out)
@@ -119,7 +121,9 @@ let helpDetails: [String: String] = [
       --seeds LIST           several noise seeds (e.g. 0,1,2,3): each row is the mean over them,
                              FD and prompt accuracy as mean ± sd (FD of 256 images moves by several
                              points with the noise alone; compare models on the same seeds)
-      --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder)
+      --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder); with
+                             --data, a label classifier (snp train-classifier --data): label accuracy,
+                             each image read for the labels of the dataset's images of its caption
       --json FILE            every metric printed, per row, as JSON (with --seeds: the means,
                              fd_sd and prompt_acc_sd, and each seed's metrics under per_seed)
     \(DataArguments.help)
@@ -332,11 +336,16 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let student = try studentPath.map { try OneStepStudent.load($0) }
     let pipeline = try student?.pipeline ?? WorldTeacher.load(teacherPath!)
     let world = try dataArguments.dataset(side: pipeline.side)
-    let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: classifierPath.map { try AttributeClassifier.load($0) })
+    let given = try classifierPath.map { try ImageClassifier.load(judge: $0) }
+    if given is AttributeClassifier, !(world is ShapesWorld) {
+        throw UsageError(message: "--classifier \(classifierPath!) reads the shapes world's attributes; \(world.name) needs a label classifier (snp train-classifier --data …)")
+    }
+    let labelJudge = given as? LabelClassifier
+    let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: given as? AttributeClassifier, labelJudge: labelJudge)
     let judge = evaluator.judge
-    if judge == nil {
+    if judge == nil, labelJudge == nil {
         print(world is ShapesWorld ? "no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured"
-              : "prompt accuracy reads the shapes world's attributes: not measured on \(world.name)")
+              : "no label classifier given (--classifier PATH, from snp train-classifier --data …): label accuracy is not measured")
     }
     let heldOut = try judge.map { try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: $0, split: .test) }
 
@@ -362,6 +371,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
           (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
     var header = "| \(student == nil ? "guidance" : "student") | FD ↓ | CLIP score ↑ | precision ↑ | recall ↑ | HF |"
     if judge != nil { header += " prompt acc ↑ | " + kinds.map(\.rawValue).joined(separator: " | ") + " | held-out acc ↑ | held-out shape |" }
+    if labelJudge != nil { header += " label acc ↑ |" }
     print(header + " seconds |")
     print("|---|" + String(repeating: "---:|", count: header.filter { $0 == "|" }.count - 1))
     var records: [[String: Any]] = []
@@ -379,6 +389,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
                 + kinds.map { percent(m["acc_\($0.rawValue)"]) }.joined(separator: " | ")
                 + " | \(percent(h?["prompt_acc"])) | \(percent(h?["acc_shape"])) |"
         }
+        if labelJudge != nil { line += " \(percent(m["label_acc"]))" + (seeds.count == 1 ? "" : String(format: " ± %.1f", 100 * spread("label_acc"))) + " |" }
         let seconds = Date().timeIntervalSince(start)
         print(line + String(format: " %.0f |", seconds))
         var record: [String: Any] = ["row": row.label, "seconds": seconds]
@@ -387,6 +398,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         if seeds.count > 1 {
             record["fd_sd"] = spread("fd")
             if judge != nil { record["prompt_acc_sd"] = spread("prompt_acc") }
+            if labelJudge != nil { record["label_acc_sd"] = spread("label_acc") }
             record["per_seed"] = zip(seeds, perSeed).map { seed, r -> [String: Any] in
                 var one = jsonMetrics(r.m)
                 one["seed"] = seed

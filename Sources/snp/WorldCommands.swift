@@ -47,17 +47,17 @@ struct WorldTrainingOptions {
     let side: Int, steps: Int, batch: Int, seed: Int, out: String
     /// ShapesCLIP's recipe (`--attribute-weight W`, `--contrastive-only`); only train-clip takes them.
     var recipe = ShapesCLIPRecipe()
-    /// `--data PATH …` (only train-clip takes it).
+    /// `--data PATH …` (train-clip and train-classifier take it).
     var data: DataArguments?
     /// Whether `--side` was given.
     let sideGiven: Bool
 
-    init(_ words: [String], recipeOptions: Bool = false) throws {
+    init(_ words: [String], recipeOptions: Bool = false, dataOptions: Bool = false) throws {
         var args = try Arguments(words, valued: Set(["side", "steps", "batch", "seed", "out"])
-            .union(recipeOptions ? Set(["attribute-weight"]).union(DataArguments.valued) : []))
+            .union(recipeOptions ? Set(["attribute-weight"]) : []).union(recipeOptions || dataOptions ? DataArguments.valued : []))
         sideGiven = args.value("side") != nil
+        if recipeOptions || dataOptions { data = try DataArguments(&args) }
         if recipeOptions {
-            data = try DataArguments(&args)
             if args.flag("contrastive-only") { recipe = .contrastiveOnly }
             if let w = try args.float("attribute-weight") {
                 guard w >= 0 else { throw UsageError(message: "--attribute-weight must be ≥ 0, got \(w)") }
@@ -99,9 +99,21 @@ func printAccuracyTable(_ columns: [(title: String, values: [ShapeAttributes.Kin
 
 /// `snp train-classifier [options]`: trains the shapes world's attribute classifier (the
 /// removal-rate judge), then reports its accuracy per attribute on unseen samples (all
-/// combinations, and the held-out pairs alone).
+/// combinations, and the held-out pairs alone); with `--data`, a label classifier on a labelled
+/// dataset's training split, reporting its accuracy on the held-out images.
 func trainClassifierCommand(_ words: [String]) throws -> Int32 {
-    let o = try WorldTrainingOptions(words)
+    let o = try WorldTrainingOptions(words, dataOptions: true)
+    if let data = o.data, data.path != nil {
+        // The user's own labelled images: one head per label column, trained on the training
+        // split, measured on the held-out images.
+        guard let set = try data.dataset(side: o.sideGiven ? o.side : nil) as? CaptionedImageSet else { return ExitCode.usage }
+        let classifier = try LabelClassifier(for: set, seed: UInt64(o.seed))
+        try o.run({ try classifier.train(data: set, steps: o.steps, batchSize: o.batch, progress: $0) }, save: { try classifier.save(to: o.out) })
+        let accuracy = try classifier.heldOutAccuracy(set)
+        print(String(format: "label accuracy on the %d held-out images: %.1f %% (all columns right)", accuracy.count, 100 * accuracy.all)
+              + (accuracy.perColumn.count > 1 ? "; per column " + accuracy.perColumn.map { String(format: "%.1f %%", 100 * $0) }.joined(separator: ", ") : ""))
+        return ExitCode.ok
+    }
     let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
     let classifier = try AttributeClassifier(side: o.side, seed: UInt64(o.seed))
     try o.run({ try classifier.train(world: world, steps: o.steps, batchSize: o.batch, progress: $0) }, save: { try classifier.save(to: o.out) })

@@ -257,3 +257,74 @@ func errorMessage(_ body: () throws -> Void) -> String {
         #expect(errorMessage { _ = try ShapesCLIP.fresh(for: odd) }.contains("multiple of 4"))
     }
 }
+
+/// A labelled dataset from the shapes world: caption "COLOUR on BACKGROUND", labels [colour, background].
+private func labelledShapes(_ count: Int) throws -> CaptionedImageSet {
+    let batch = try ShapesWorld(side: 16, seed: 0).batch(count, split: .train, start: 0)
+    let colours = ShapeAttributes.Colour.allCases, backgrounds = ShapeAttributes.Background.allCases
+    let rows = batch.attributes.map { [colours.firstIndex(of: $0.colour)!, backgrounds.firstIndex(of: $0.background)!] }
+    return try CaptionedImageSet(images: batch.images, captions: batch.attributes.map { "\($0.colour.rawValue) on \($0.background.rawValue)" },
+                                 labels: try Tensor(rows.joined().map(Float.init), shape: [count, 2]), heldOut: 0.25, seed: 1, name: "labelled shapes")
+}
+
+@Suite("Label classifier")
+struct LabelClassifierTests {
+    /// Trained on the training split's labels, it reads both columns of held-out images, and the
+    /// held-out images with their own captions score the same label accuracy through the
+    /// caption → labels map; saved and loaded it predicts the same labels.
+    @Test func learnsLabelsAndMeasuresLabelAccuracy() throws {
+        let data = try labelledShapes(384)
+        let classifier = try LabelClassifier(for: data, seed: 2)
+        #expect(classifier.classCounts == [ShapeAttributes.Colour.allCases.count, ShapeAttributes.Background.allCases.count])
+        let losses = try classifier.train(data: data, steps: 150, batchSize: 32)
+        let first: Float = losses.prefix(10).reduce(0, +), last: Float = losses.suffix(10).reduce(0, +)
+        #expect(last < first / 4, "loss \(first / 10) → \(last / 10)")
+        let heldOut = try classifier.heldOutAccuracy(data)
+        #expect(heldOut.count == 96 && heldOut.perColumn[0] > 0.9 && heldOut.perColumn[1] > 0.95, "\(heldOut)")
+        let real = try data.take(data.testIndices)
+        let byCaption = try classifier.accuracy(real.images, prompts: real.captions, data: data)
+        #expect(byCaption == heldOut)
+        #expect(byCaption.metrics["label_acc"] == heldOut.all && byCaption.metrics["label_acc_1"] == heldOut.perColumn[1])
+        // Images of the wrong colour for their prompt: column 0 wrong for every image whose colour differs.
+        let shuffled = Array(real.captions.reversed())
+        let wrong = try classifier.accuracy(real.images, prompts: shuffled, data: data)
+        #expect(wrong.perColumn[0] < 0.5, "\(wrong)")
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try classifier.save(to: path)
+        let loaded = try LabelClassifier.load(path)
+        #expect(loaded.classCounts == classifier.classCounts)
+        #expect(try loaded.predict(real.images) == classifier.predict(real.images))
+        #expect(try ImageClassifier.load(judge: path) is LabelClassifier)
+    }
+
+    /// A caption standing for images of different labels names none; an unlabelled caption or
+    /// prompt is left out of label accuracy.
+    @Test func captionsStandForTheirImagesLabels() throws {
+        let images = Tensor.zeros([4, 3, 8, 8])
+        let data = try CaptionedImageSet(images: images, captions: ["cat", "cat", "dog", "mixed"], labels: try Tensor([1, 1, 0, 2], shape: [4]))
+        #expect(data.labelsByCaption == ["cat": [1], "dog": [0], "mixed": [2]])
+        let mixed = try CaptionedImageSet(images: images, captions: ["cat", "cat", "dog", "dog"], labels: try Tensor([1, 0, 0, 0], shape: [4]))
+        #expect(mixed.labelsByCaption == ["dog": [0]])
+        let classifier = try LabelClassifier(side: 8, classCounts: [3])
+        let none = try classifier.accuracy(images, prompts: ["cat", "bird", "cat", "x"], data: mixed)
+        #expect(none.count == 0 && none.all.isNaN)
+        let some = try classifier.accuracy(images, prompts: ["dog", "bird", "cat", "x"], data: mixed)
+        #expect(some.count == 1)
+    }
+
+    @Test func badInput() throws {
+        let unlabelled = try CaptionedImageSet(images: Tensor.zeros([4, 3, 8, 8]), captions: ["a", "b", "c", "d"])
+        #expect(errorMessage { _ = try LabelClassifier(for: unlabelled) }.contains("has no labels"))
+        let negative = try CaptionedImageSet(images: Tensor.zeros([4, 3, 8, 8]), captions: ["a", "b", "c", "d"], labels: try Tensor([0, -1, 1, 1], shape: [4]))
+        #expect(errorMessage { _ = try LabelClassifier(for: negative) }.contains("≥ 0"))
+        let labelled = try CaptionedImageSet(images: Tensor.zeros([4, 3, 8, 8]), captions: ["a", "b", "c", "d"], labels: try Tensor([0, 3, 1, 1], shape: [4]))
+        #expect(errorMessage { try LabelClassifier(side: 8, classCounts: [2]).train(data: labelled, steps: 1) }.contains("outside the classifier's classes"))
+        #expect(errorMessage { try LabelClassifier(side: 16, classCounts: [4]).train(data: labelled, steps: 1) }.contains("16×16"))
+        #expect(errorMessage { _ = try LabelClassifier(side: 8, classCounts: [1]) }.contains("at least 2 classes"))
+        let world = try ShapesWorld(side: 16).batch(2).images
+        #expect(errorMessage { _ = try ImageClassifier.load(judge: "/nonexistent.h5") } != "")
+        #expect(errorMessage { _ = try LabelClassifier(side: 8, classCounts: [4]).predict(world) }.contains("[B, 3, 8, 8]"))
+    }
+}

@@ -179,6 +179,27 @@ struct BatchTests {
         #expect(broken.status == 64 && broken.err.contains("broken.snp:1: the '#% sweep' grid"))
     }
 
+    /// `--grid` replaces the named axes of a sweep's grid and keeps the others; an axis the grid
+    /// lacks, an empty axis or a script without a sweep line is a usage error naming it.
+    @Test func gridReplacesAxesOfASweep() throws {
+        let folder = try scratchFolder("batch-grid")
+        let out = folder + "/out"
+        try "#% sweep {method: [\"a\", \"b\", \"c\"], seed: 0..<2}\nresult({method: method, seed: seed})\n".write(toFile: folder + "/study.snp", atomically: true, encoding: .utf8)
+        let part = try runSnp(["batch", "--sweep", folder + "/study.snp", "--grid", "{method: [\"c\", \"z\"]}", "--out", out, "--json"])
+        #expect(part.status == 0)
+        let names = ((try JSONSerialization.jsonObject(with: Data(part.out.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names == ["study.method=c,seed=0", "study.method=c,seed=1", "study.method=z,seed=0", "study.method=z,seed=1"])
+        #expect((try record(out, "study.method=z,seed=1")["result"] as? [String: Any])?["method"] as? String == "z")
+        #expect(!FileManager.default.fileExists(atPath: out + "/jobs/study.method=a,seed=0"))
+        let unknown = try runSnp(["batch", "--sweep", folder + "/study.snp", "--grid", "{kappa: [1]}", "--out", out])
+        #expect(unknown.status == 64 && unknown.err.contains("no axis 'kappa'") && unknown.err.contains("method, seed"))
+        let empty = try runSnp(["batch", "--sweep", folder + "/study.snp", "--grid", "{seed: []}", "--out", out])
+        #expect(empty.status == 64 && empty.err.contains("no points"))
+        try "print(1)\n".write(toFile: folder + "/plain.snp", atomically: true, encoding: .utf8)
+        let plain = try runSnp(["batch", folder + "/plain.snp", "--grid", "{seed: [1]}", "--out", out])
+        #expect(plain.status == 64 && plain.err.contains("no '#% sweep {…}' line to replace"))
+    }
+
     @Test func runLetBindsVariablesAndResultChecksItsFields() throws {
         let folder = try scratchFolder("run-let")
         try "print(alpha * 2, name)\n".write(toFile: folder + "/s.snp", atomically: true, encoding: .utf8)

@@ -62,11 +62,7 @@ extension AttributeClassifier {
             throw DiffusionError.shapeMismatch(what: "prompt accuracy", shapes: [images.shape],
                                                reason: "needs one prompt per image (\(prompts.count) prompts)")
         }
-        let n = images.shape[0]
-        let predicted = try stride(from: 0, to: n, by: 256).flatMap { start in
-            try predict(images.slice(axis: 0, start: start, end: Swift.min(n, start + 256)))
-        }
-        return try Diffusion.promptAccuracy(predicted: predicted, prompts: prompts)
+        return try Diffusion.promptAccuracy(predicted: predict(images), prompts: prompts)
     }
 
     /// The shipped classifier's file name for `side`.

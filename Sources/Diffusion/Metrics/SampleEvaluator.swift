@@ -5,7 +5,9 @@ import Engine
 /// caption; Fréchet distance and precision/recall (k = 3) compare the two sets in the
 /// contrastive encoder's image-feature space; the CLIP score compares each image with its caption;
 /// the mean |Laplacian| (`hf`) measures per-pixel static; with an attribute classifier (`judge`),
-/// prompt accuracy checks that each image shows what its caption names.
+/// prompt accuracy checks that each image shows what its caption names; on a dataset with labels,
+/// a `LabelClassifier` (`labelJudge`) reads label accuracy: each image should show the labels of
+/// the dataset's images with its caption.
 ///
 /// The real images are the dataset's `evaluationImages`: in the shapes world the training split at
 /// indices far beyond any training run's (`realStart`), in a finite set its held-out examples.
@@ -20,6 +22,10 @@ public final class SampleEvaluator {
     public static let realStart = 1 << 30
     /// The attribute classifier that reads prompt accuracy (nil: not measured).
     public let judge: AttributeClassifier?
+    /// The label classifier that reads label accuracy on a labelled dataset (nil: not measured),
+    /// and the labels each caption stands for.
+    public let labelJudge: LabelClassifier?
+    let captionLabels: [String: [Int]]
     /// Mean |Laplacian| of the real images (the level `hf` of generated images is compared with).
     public let realHighFrequency: Double
 
@@ -27,7 +33,7 @@ public final class SampleEvaluator {
     /// and encodes them. `split: .test` takes the held-out split instead (in the shapes world: the
     /// held-out shape–colour pairs and template, for compositional prompt accuracy).
     public init(encoder: ShapesCLIP, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                split: DataSplit = .train) throws {
+                labelJudge: LabelClassifier? = nil, split: DataSplit = .train) throws {
         guard count >= 8 else { throw DiffusionError.invalidArgument(name: "evaluation count", reason: "needs at least 8 images, got \(count)") }
         guard data.side == encoder.side else {
             throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), \(data.name) holds side \(data.side)")
@@ -35,6 +41,18 @@ public final class SampleEvaluator {
         if let judge, judge.side != data.side {
             throw DiffusionError.invalidArgument(name: "evaluation", reason: "the attribute classifier reads side \(judge.side), \(data.name) holds side \(data.side)")
         }
+        if let labelJudge {
+            guard let set = data as? CaptionedImageSet, let rows = set.labelRows else {
+                throw DiffusionError.invalidArgument(name: "evaluation", reason: "a label classifier needs a dataset with labels; \(data.name) has none")
+            }
+            guard labelJudge.side == data.side, rows[0].count == labelJudge.columns else {
+                throw DiffusionError.invalidArgument(name: "evaluation", reason: "the label classifier reads \(labelJudge.columns) label column(s) of \(labelJudge.side)×\(labelJudge.side) images, \(data.name) has \(rows[0].count) of \(data.side)×\(data.side)")
+            }
+            captionLabels = set.labelsByCaption
+        } else {
+            captionLabels = [:]
+        }
+        self.labelJudge = labelJudge
         self.encoder = encoder
         // The judge reads the shapes world's attributes from its caption grammar: other data has none.
         self.judge = data is ShapesWorld ? judge : nil
@@ -48,9 +66,9 @@ public final class SampleEvaluator {
     /// An evaluator in `teacher`'s encoder's feature space, judged by `judge` or, when nil, by the
     /// shipped classifier beside the teacher's encoder (none when there is no such file).
     public convenience init(teacher: WorldTeacher, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                            split: DataSplit = .train) throws {
+                            labelJudge: LabelClassifier? = nil, split: DataSplit = .train) throws {
         let shipped = judge == nil && data is ShapesWorld ? try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side) : nil
-        try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, split: split)
+        try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, labelJudge: labelJudge, split: split)
     }
 
     /// Image features in batches of 256, without gradient.
@@ -66,7 +84,8 @@ public final class SampleEvaluator {
 
     /// FD, CLIP score, precision, recall and mean |Laplacian| (`hf`) of `images` [N, 3, side, side]
     /// generated for `captions` (in order; `prompts` overrides the captions for the CLIP score and
-    /// prompt accuracy), and with a judge prompt accuracy (`prompt_acc`, `acc_shape`, …).
+    /// prompt accuracy), with a judge prompt accuracy (`prompt_acc`, `acc_shape`, …), with a label
+    /// judge label accuracy (`label_acc`, …; prompts whose caption has no labels are left out).
     public func evaluate(_ images: Tensor, prompts: [String]? = nil) throws -> [String: Double] {
         guard images.rank == 4, images.shape[0] == captions.count else {
             throw DiffusionError.shapeMismatch(what: "SampleEvaluator", shapes: [images.shape],
@@ -81,6 +100,7 @@ public final class SampleEvaluator {
         var metrics = ["fd": try frechetDistance(realFeatures, fake), "clip_score": score, "precision": precision, "recall": recall,
                        "hf": try meanAbsoluteLaplacian(images)]
         if let judge { metrics.merge(try judge.promptAccuracy(images, prompts: texts).metrics) { $1 } }
+        if let labelJudge { metrics.merge(try labelJudge.accuracy(images, expected: texts.map { captionLabels[$0] }).metrics) { $1 } }
         return metrics
     }
 }

@@ -4,74 +4,40 @@ import Foundation
 import Models
 
 /// Reads a shapes-world image's attributes: the judge of the removal rate ("does this image still
-/// show the negative attribute?"). A small CNN — three 3×3 convolutions (two with stride 2), group
-/// norm and SiLU, a Linear layer on the flattened features, and one head per attribute kind
-/// (5 shapes, 8 colours, 2 sizes, 5 positions, 3 backgrounds) — trained with cross-entropy on the
-/// world's ground truth. images: [B, 3, side, side] in [−1, 1].
+/// show the negative attribute?"). The shared `ImageClassifier` CNN with one head per attribute
+/// kind (5 shapes, 8 colours, 2 sizes, 5 positions, 3 backgrounds), trained with cross-entropy on
+/// the world's ground truth. images: [B, 3, side, side] in [−1, 1].
 ///
 /// NOTE: the judge must be right on every attribute combination, including the pairs held out of
 /// the generators' training images; trained on the training split alone it learns "this colour is
 /// never that shape" and misreads held-out pairs (2 % shape accuracy, measured). So it trains on
 /// both splits (7 : 1, the split sizes) and is measured on samples it never saw
 /// (`evaluationStart` onwards).
-public final class AttributeClassifier: Module {
-    public let side: Int
-    let conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d, norm3: GroupNorm
-    let hidden: Linear, heads: Linear
-
+public final class AttributeClassifier: ImageClassifier {
     /// Classes per attribute kind, in `ShapeAttributes.Kind` order.
-    static let classCounts: [(ShapeAttributes.Kind, Int)] = [
+    static let kindClasses: [(ShapeAttributes.Kind, Int)] = [
         (.shape, ShapeAttributes.Shape.allCases.count), (.colour, ShapeAttributes.Colour.allCases.count),
         (.size, ShapeAttributes.Size.allCases.count), (.position, ShapeAttributes.Position.allCases.count),
         (.background, ShapeAttributes.Background.allCases.count),
     ]
 
     public init(side: Int, seed: UInt64 = 0) throws {
-        guard side >= 8, side % 4 == 0 else {
-            throw DiffusionError.invalidArgument(name: "attribute classifier", reason: "side must be a multiple of 4 ≥ 8, got \(side)")
-        }
-        self.side = side
-        (conv1, norm1, conv2, norm2, conv3, norm3, hidden, heads) = try Initialization.withSeed(seed) {
-            (Conv2d(3, 32, kernelSize: 3, padding: 1), try GroupNorm(groups: 8, channels: 32),
-             Conv2d(32, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
-             Conv2d(64, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
-             Linear(64 * (side / 4) * (side / 4), 128),
-             Linear(128, AttributeClassifier.classCounts.reduce(0) { $0 + $1.1 }))
-        }
-        super.init()
-        for (name, m) in [("conv1", conv1), ("norm1", norm1), ("conv2", conv2), ("norm2", norm2), ("conv3", conv3),
-                          ("norm3", norm3), ("hidden", hidden), ("heads", heads)] as [(String, Module)] { child(name, m) }
+        try super.init(side: side, classCounts: AttributeClassifier.kindClasses.map(\.1), seed: seed, what: "attribute classifier")
     }
 
     /// Logits per attribute kind: [B, classes of that kind].
     public func logits(_ images: Tensor) throws -> [(kind: ShapeAttributes.Kind, logits: Tensor)] {
-        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == side, images.shape[3] == side else {
-            throw DiffusionError.shapeMismatch(what: "attribute classifier input", shapes: [images.shape, [-1, 3, side, side]],
-                                               reason: "images must be [B, 3, \(side), \(side)]")
-        }
-        var h = try norm1(conv1(images)).silu()
-        h = try norm2(conv2(h)).silu()
-        h = try norm3(conv3(h)).silu()
-        let all = try heads(hidden(h.flatten(from: 1)).silu())
-        let pieces = try all.split(sizes: AttributeClassifier.classCounts.map(\.1), axis: 1)
-        return zip(AttributeClassifier.classCounts, pieces).map { ($0.0, $1) }
+        zip(AttributeClassifier.kindClasses, try headLogits(images)).map { ($0.0, $1) }
     }
 
     /// The summed cross-entropy of all five heads against the true attributes.
     public func loss(_ images: Tensor, _ attributes: [ShapeAttributes]) throws -> Tensor {
-        var total: Tensor?
-        for (kind, logits) in try logits(images) {
-            let targets = attributes.map { AttributeClassifier.index(of: $0, kind) }
-            let ce = try Tensor.crossEntropy(logits, targets: targets)
-            total = try total.map { try $0 + ce } ?? ce
-        }
-        return total!
+        try headLoss(images, targets: AttributeClassifier.kindClasses.map { kind, _ in attributes.map { AttributeClassifier.index(of: $0, kind) } })
     }
 
     /// The most likely attributes of each image.
     public func predict(_ images: Tensor) throws -> [ShapeAttributes] {
-        let heads = try noGrad { try logits(images) }
-        let picks = try heads.map { try $0.logits.argmax(axis: 1).scalars.map { Int($0) } }
+        let picks = try predictedClasses(images)
         return (0..<images.shape[0]).map { i in
             ShapeAttributes(shape: ShapeAttributes.Shape.allCases[picks[0][i]], colour: ShapeAttributes.Colour.allCases[picks[1][i]],
                             size: ShapeAttributes.Size.allCases[picks[2][i]], position: ShapeAttributes.Position.allCases[picks[3][i]],

@@ -41,7 +41,7 @@ final class ShapesCLIPAttributeHeads: Module {
 
     init(_ clip: ShapesCLIP, seed: UInt64) throws {
         self.clip = clip
-        let classes = AttributeClassifier.classCounts.reduce(0) { $0 + $1.1 }
+        let classes = AttributeClassifier.kindClasses.reduce(0) { $0 + $1.1 }
         (textHead, imageHead) = try Initialization.withSeed(seed &+ 0xA77) { (Linear(clip.width, classes), Linear(128, classes)) }
         super.init()
         child("clip", clip)
@@ -53,9 +53,9 @@ final class ShapesCLIPAttributeHeads: Module {
     /// attribute is known (`known(row, kind)`).
     static func loss(_ logits: Tensor, _ attributes: [ShapeAttributes], kinds: Set<ShapeAttributes.Kind>,
                      known: (Int, ShapeAttributes.Kind) -> Bool) throws -> Tensor? {
-        let pieces = try logits.split(sizes: AttributeClassifier.classCounts.map(\.1), axis: 1)
+        let pieces = try logits.split(sizes: AttributeClassifier.kindClasses.map(\.1), axis: 1)
         var total: Tensor?
-        for ((kind, _), piece) in zip(AttributeClassifier.classCounts, pieces) where kinds.contains(kind) {
+        for ((kind, _), piece) in zip(AttributeClassifier.kindClasses, pieces) where kinds.contains(kind) {
             let rows = attributes.indices.filter { known($0, kind) }
             guard !rows.isEmpty else { continue }
             let ce = try Tensor.crossEntropy(piece.indexSelect(axis: 0, indices: rows),
