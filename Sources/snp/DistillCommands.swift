@@ -213,9 +213,10 @@ func negativeGrid(_ student: OneStepStudent, alpha: Float, to path: String) thro
 
 /// `snp generate`: one-step images with a negative prompt by a method.
 func generateCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid", "out"])
+    var args = try Arguments(words, valued: Set(["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid", "out"])
+                                 .union(DataArguments.valued))
     let student = try OneStepStudent.load(try args.required("student"))
-    let prompt = try args.required("prompt"), negative = args.value("negative") ?? ""
+    let promptGiven = args.value("prompt"), negative = args.value("negative") ?? ""
     let methodName = args.value("method") ?? (negative.isEmpty ? "none" : "nasa")
     guard let method = NegativeMethod(rawValue: methodName) else {
         throw UsageError(message: "--method must be one of \(NegativeMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(methodName)'")
@@ -224,19 +225,28 @@ func generateCommand(_ words: [String]) throws -> Int32 {
     let layers = args.value("layers") ?? "**"
     let count = try args.integer("count", 8, minimum: 1), seed = try args.integer("seed", 0)
     let gridPath = args.value("grid"), outPath = args.value("out")
+    let dataArguments = try DataArguments(&args)
     try args.finish(positionalCount: 0...0)
     guard gridPath != nil || outPath != nil else { throw UsageError(message: "give --grid PNG, --out IMAGES.h5 or both") }
-    let images = try student.generate(prompts: Array(repeating: prompt, count: count), negativePrompts: Array(repeating: negative, count: count),
+    // --data: one image for each of the first `count` held-out captions (what snp eval measures).
+    let prompts: [String]
+    switch (promptGiven, dataArguments.path) {
+    case (let p?, nil): prompts = Array(repeating: p, count: count)
+    case (nil, _?): prompts = try dataArguments.dataset(side: student.side).evaluationImages(count, split: .test).captions
+    default: throw UsageError(message: "give --prompt TEXT, or --data PATH for the dataset's held-out captions (not both)")
+    }
+    let prompt = promptGiven ?? "the first \(count) held-out captions of \(dataArguments.path ?? "")"
+    let images = try student.generate(prompts: prompts, negativePrompts: Array(repeating: negative, count: count),
                                       method: method, alpha: alpha, nasaLayers: NASALayers([(layers, alpha)]), seed: UInt64(seed))
     if let outPath {
-        try ImageSetFile.save(images: images, prompts: Array(repeating: prompt, count: count),
+        try ImageSetFile.save(images: images, prompts: prompts,
                               attributes: ["negative_prompt": .string(negative), "method": .string(method.rawValue), "alpha": .double(Double(alpha)),
                                            "seed": .int(Int64(seed)), "student_timestep": .int(Int64(student.timestep))], to: outPath)
         print("wrote \(outPath) (images [\(count), 3, \(student.side), \(student.side)] in [−1, 1], prompts)")
     }
     if let gridPath {
         var grid = ImageGrid(columns: Swift.min(count, 8), scale: 4, title: "\"\(prompt)\"" + (negative.isEmpty ? "" : " − \"\(negative)\" by \(method.rawValue), α = \(alpha)"))
-        try grid.add(batch: images, captions: Array(repeating: "", count: count))
+        try grid.add(batch: images, captions: promptGiven == nil ? prompts : Array(repeating: "", count: count))
         try grid.savePNG(to: gridPath)
         print("wrote \(gridPath)")
     }

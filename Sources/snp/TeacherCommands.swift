@@ -108,6 +108,8 @@ let helpDetails: [String: String] = [
       --negative TEXT        a negative prompt for every image (replaces the unconditional branch)
       --kappa K (default 3)  --steps N (20)  --sampler dpmsolver|ddim|euler  --count N per prompt (8)  --seed S
       --grid OUT.png         the captioned grid
+    \(DataArguments.help)
+                             (instead of --prompt: the first 8 distinct held-out captions, one row each)
     """,
     "eval": """
     Table 1 of the paper in miniature: FD (ShapesCLIP image features), CLIP score, precision and
@@ -288,21 +290,32 @@ func sampleGrid(_ teacher: WorldTeacher, prompts: [String], negative: String?, k
 
 /// `snp sample`: see `helpDetails`.
 func sampleCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: ["teacher", "negative", "kappa", "steps", "sampler", "count", "seed", "grid"], repeatable: ["prompt"])
+    var args = try Arguments(words, valued: Set(["teacher", "negative", "kappa", "steps", "sampler", "count", "seed", "grid"]).union(DataArguments.valued),
+                             repeatable: ["prompt"])
     let teacherPath = try args.required("teacher")
-    let prompts = args.values("prompt")
+    var prompts = args.values("prompt")
     let negative = args.value("negative")
     let kappa = try args.float("kappa") ?? 3
     let steps = try args.integer("steps", 20, minimum: 1), count = try args.integer("count", 8, minimum: 1), seed = try args.integer("seed", 0)
     let samplerName = args.value("sampler") ?? "dpmsolver"
     let gridPath = try args.required("grid")
+    let dataArguments = try DataArguments(&args)
     try args.finish(positionalCount: 0...0)
-    guard !prompts.isEmpty else { throw UsageError(message: "give at least one --prompt") }
+    guard prompts.isEmpty || dataArguments.path == nil else { throw UsageError(message: "give --prompt TEXT… or --data PATH (its held-out captions), not both") }
     guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else {
         throw UsageError(message: "--sampler must be one of \(WorldTeacher.SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(samplerName)'")
     }
     guard kappa.isFinite, kappa >= 0, kappa <= 30 else { throw UsageError(message: "--kappa must be in [0, 30], got \(kappa)") }
     let teacher = try WorldTeacher.load(teacherPath)
+    if dataArguments.path != nil {
+        // The first 8 distinct held-out captions, one row each.
+        let data = try dataArguments.dataset(side: teacher.side)
+        var seen = Set<String>()
+        for caption in try data.evaluationImages(data.count(of: .test) ?? 0, split: .test).captions where prompts.count < 8 && seen.insert(caption).inserted {
+            prompts.append(caption)
+        }
+    }
+    guard !prompts.isEmpty else { throw UsageError(message: "give at least one --prompt (or --data PATH)") }
     let title = "κ = \(kappa), \(samplerName) \(steps) steps" + (negative.map { ", negative \"\($0)\"" } ?? "")
     try sampleGrid(teacher, prompts: prompts, negative: negative, kappa: kappa, steps: steps, sampler: sampler,
                    perPrompt: count, seed: UInt64(seed), title: title, to: gridPath)
