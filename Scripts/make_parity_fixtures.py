@@ -27,6 +27,13 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         (=> transformers' legacy pooling: argmax of input_ids).
   clip_gelu/            CLIPTextModel, exact gelu, eos_token_id=999 (=> pooling at
                         the first position holding eos_token_id).
+  clip_vision/          transformers CLIPVisionModel (ViT: 30x30 RGB images, 6x6
+                        patches, quick_gelu, 3 layers), batch 2.
+  clip_vision_proj/     CLIPVisionModelWithProjection (16x16 one-channel images,
+                        4x4 patches, exact gelu, layer_norm_eps 1e-6,
+                        projection_dim 24), batch 3. transformers' output of this
+                        class has no pooler_output; outputs.h5 holds the one of
+                        its inner vision_model (what image_embeds projects).
   tokenizer/            a tiny CLIP-format BPE vocabulary (vocab.json, merges.txt)
                         learned by this script from a built-in corpus, and
                         cases.json: ids that transformers' CLIPTokenizer gives for
@@ -63,6 +70,9 @@ the Swift side reads:
   UNet / PixArt outputs: sample
   CLIP inputs:           input_ids [B,L] (int64)
   CLIP outputs:          last_hidden_state, pooler_output
+  CLIP vision inputs:    pixel_values [B,C,H,W]
+  CLIP vision outputs:   last_hidden_state, pooler_output (+ image_embeds for
+                         CLIPVisionModelWithProjection)
 
 All datasets are float32 unless noted. Everything is seeded, so two runs give
 byte-identical files (h5 files are written without timestamps).
@@ -107,10 +117,16 @@ CLIPTokenizer(vocab_file=..., merges_file=...) ignores the files.
 How to run (from the repository root):
 
     .venv/bin/python Scripts/make_parity_fixtures.py
+    .venv/bin/python Scripts/make_parity_fixtures.py --only clip_vision,clip_vision_proj
+
+`--only NAME[,NAME...]` regenerates just those fixtures (folder names above, or
+h5py_types) and replaces just their entries in the existing manifest.json; every
+other file is left as it is. Entries written by a run whose library versions
+differ from the manifest's `versions` carry their own `versions`.
 
 Needs, in .venv: torch, numpy, h5py, diffusers, transformers, safetensors
-(pip install diffusers transformers safetensors). No network access is used
-(HF_HUB_OFFLINE=1 is set by the script).
+(pip install diffusers transformers safetensors); diffusers only for the UNet and
+PixArt fixtures. No network access is used (HF_HUB_OFFLINE=1 is set by the script).
 """
 
 import os
@@ -136,18 +152,24 @@ import numpy as np
 import regex
 import torch
 
-import diffusers
 import safetensors
 import transformers
-from diffusers import PixArtTransformer2DModel, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import (CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig, CLIPVisionModel,
+                          CLIPVisionModelWithProjection)
+
+try:  # only the UNet / PixArt fixtures need diffusers
+    import diffusers
+    from diffusers import PixArtTransformer2DModel, UNet2DConditionModel
+except ImportError:
+    diffusers = PixArtTransformer2DModel = UNet2DConditionModel = None
 
 ROOT = Path(__file__).resolve().parent.parent
 PERTURB_SCALE = 0.05
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
-diffusers.utils.logging.disable_progress_bar()
+if diffusers is not None:
+    diffusers.utils.logging.disable_progress_bar()
 transformers.utils.logging.disable_progress_bar()
 
 
@@ -564,6 +586,75 @@ def clip_gelu_inputs(seed):
 
 
 # --------------------------------------------------------------------------
+# CLIP vision fixtures
+# --------------------------------------------------------------------------
+
+CLIP_VISION = dict(
+    hidden_size=32, intermediate_size=37, num_hidden_layers=3, num_attention_heads=2,
+    num_channels=3, image_size=30, patch_size=6, hidden_act="quick_gelu",
+)
+
+CLIP_VISION_PROJ = dict(
+    hidden_size=40, intermediate_size=56, num_hidden_layers=2, num_attention_heads=4,
+    num_channels=1, image_size=16, patch_size=4, hidden_act="gelu", projection_dim=24,
+    layer_norm_eps=1e-6,
+)
+
+
+def clip_vision_forward(model, pixel_values):
+    """last_hidden_state and pooler_output (+ image_embeds with the projection).
+
+    CLIPVisionModelWithProjection's output has no pooler_output: it is read from its
+    inner vision_model, and image_embeds is checked to be visual_projection of it.
+    """
+    with torch.no_grad():
+        if isinstance(model, CLIPVisionModelWithProjection):
+            out = model(pixel_values=pixel_values)
+            inner = model.vision_model(pixel_values=pixel_values)
+            assert torch.equal(out.last_hidden_state, inner.last_hidden_state)
+            assert torch.equal(out.image_embeds, model.visual_projection(inner.pooler_output))
+            return {"last_hidden_state": out.last_hidden_state, "pooler_output": inner.pooler_output,
+                    "image_embeds": out.image_embeds}
+        out = model(pixel_values=pixel_values)
+        return {"last_hidden_state": out.last_hidden_state, "pooler_output": out.pooler_output}
+
+
+def make_clip_vision_fixture(folder: Path, cls, config: dict, seed: int, batch: int):
+    fresh_dir(folder)
+    torch.manual_seed(seed)
+    model = cls(CLIPVisionConfig(**config))
+    perturb_(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(folder), safe_serialization=True)
+    reloaded = cls.from_pretrained(str(folder), dtype=torch.float32).eval()
+    g = torch.Generator().manual_seed(seed + 2)
+    size = config["image_size"]
+    pixel_values = randn(g, batch, config["num_channels"], size, size)
+    outs = clip_vision_forward(reloaded, pixel_values)
+    for name, value in clip_vision_forward(model, pixel_values).items():
+        assert torch.equal(value, outs[name]), f"{folder.name}: reload mismatch in {name}"
+    for name, value in outs.items():
+        check_output(f"{folder.name} {name}", value)
+    n = (size // config["patch_size"]) ** 2
+    assert outs["last_hidden_state"].shape == (batch, n + 1, config["hidden_size"])
+    # The pooled row is post_layernorm of the class token, so it must change with the image.
+    alt = clip_vision_forward(reloaded, pixel_values.flip(-1))
+    sens = {"rel_change_flipped_image": rel_change(alt["pooler_output"], outs["pooler_output"])}
+    assert sens["rel_change_flipped_image"] > 1e-3, f"{folder.name}: pooled output insensitive to the image"
+    # transformers refuses other image sizes (no position interpolation asked for).
+    try:
+        clip_vision_forward(reloaded, randn(g, 1, config["num_channels"], size + 1, size + 1))
+        raise AssertionError(f"{folder.name}: a wrong-size image was accepted")
+    except ValueError:
+        pass
+    write_h5(folder / "inputs.h5", {"pixel_values": pixel_values})
+    write_h5(folder / "outputs.h5", outs)
+    size_bytes = folder_size(folder)
+    assert size_bytes < 200 * 1024, f"{folder.name}: {size_bytes} bytes, over 200 KB"
+    return reloaded, {"pixel_values": pixel_values}, outs, sens
+
+
+# --------------------------------------------------------------------------
 # Tokenizer fixture
 # --------------------------------------------------------------------------
 
@@ -933,10 +1024,20 @@ def make_h5py_types(folder: Path):
 # main
 # --------------------------------------------------------------------------
 
+# Every fixture `--only` can name, in the order a full run makes them.
+ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "clip_quick_gelu",
+                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "unet_unseen", "pixart_unseen",
+                "h5py_types"]
+DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
+                      "pixart_unseen"}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", default=str(ROOT), help="repository root (default: this script's repo)")
+    parser.add_argument("--only", default=None, metavar="NAME[,NAME...]",
+                        help="regenerate only these fixtures (of: " + ", ".join(ALL_FIXTURES) +
+                             ") and update only their manifest entries")
     args = parser.parse_args()
     root = Path(args.root)
     fixtures = root / "Tests/ModelsTests/Fixtures"
@@ -944,15 +1045,36 @@ def main():
     fixtures.mkdir(parents=True, exist_ok=True)
     unseen.mkdir(parents=True, exist_ok=True)
 
-    print("PixArtTransformer2DModel.__init__", inspect.signature(PixArtTransformer2DModel.__init__))
+    only = None
+    if args.only is not None:
+        only = {name.strip() for name in args.only.split(",") if name.strip()}
+        unknown = sorted(only - set(ALL_FIXTURES))
+        if unknown or not only:
+            parser.error(f"--only: unknown fixture(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(ALL_FIXTURES)}")
+    needs_diffusers = sorted(n for n in (only or ALL_FIXTURES) if n in DIFFUSERS_FIXTURES)
+    if needs_diffusers and diffusers is None:
+        sys.exit(f"diffusers is not installed; it is needed for {', '.join(needs_diffusers)} "
+                 f"(use --only for the transformers fixtures)")
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
+    versions = {"torch": torch.__version__, "diffusers": diffusers.__version__ if diffusers else None,
+                "transformers": transformers.__version__, "safetensors": safetensors.__version__,
+                "h5py": h5py.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}
+    if PixArtTransformer2DModel is not None and want("pixart"):
+        print("PixArtTransformer2DModel.__init__", inspect.signature(PixArtTransformer2DModel.__init__))
     manifest = {
         "generator": "Scripts/make_parity_fixtures.py",
-        "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
-                     "transformers": transformers.__version__, "safetensors": safetensors.__version__,
-                     "h5py": h5py.__version__, "numpy": np.__version__, "python": sys.version.split()[0]},
+        "versions": versions,
         "perturbation": f"every parameter += {PERTURB_SCALE} * N(0,1) from torch.Generator(seed+1)",
         "fixtures": {},
     }
+    if only is not None:
+        # Keep every other entry (and the recorded versions) as they are.
+        with open(fixtures / "manifest.json", encoding="utf-8") as f:
+            manifest = json.load(f)
 
     def record(folder: Path, model, inputs, outputs, extra=None, base=fixtures):
         cfg = dict(model.config) if not hasattr(model.config, "to_dict") else model.config.to_dict()
@@ -967,125 +1089,168 @@ def main():
             "num_parameters": sum(p.numel() for p in model.parameters()),
         }
         entry.update(extra or {})
+        # libraries other than the manifest's (an --only run on a newer install)
+        if {k: v for k, v in versions.items() if v is not None} != \
+                {k: v for k, v in manifest["versions"].items() if k in versions and v is not None}:
+            entry["versions"] = {k: v for k, v in versions.items() if v is not None}
         return entry
 
     # 1. unet_linear (+ NASA)
-    folder = fixtures / "unet_linear"
-    inputs = unet_inputs(100, 2, 4, 16, 16, [10, 500], 7, 32)
-    model, out, sens = make_unet_fixture(folder, UNET_LINEAR, 1000, inputs)
-    g = torch.Generator().manual_seed(101)
-    negative = randn(g, 2, 5, 32)
-    default_procs = model.attn_processors
-    n_attn2 = install_nasa(model, negative, 0.5)
-    out_nasa = unet_forward(model, inputs)
-    install_nasa(model, negative, 0.0)
-    out_nasa0 = unet_forward(model, inputs)
-    model.set_attn_processor(default_procs)
-    assert torch.equal(unet_forward(model, inputs), out)
-    nasa0_diff = (out_nasa0 - out).abs().max().item()
-    assert torch.allclose(out_nasa0, out, atol=1e-5, rtol=1e-5), f"NASA alpha=0 differs by {nasa0_diff}"
-    nasa_change = rel_change(out_nasa, out)
-    assert nasa_change > 1e-3, f"NASA alpha=0.5 has no effect ({nasa_change})"
-    check_output("unet_linear nasa", out_nasa)
-    write_h5(folder / "inputs.h5", {**inputs, "negative_encoder_hidden_states": negative})
-    write_h5(folder / "outputs_nasa.h5", {"sample": out_nasa})
-    write_h5(folder / "outputs_nasa_alpha0.h5", {"sample": out_nasa0})
-    manifest["fixtures"]["unet_linear"] = record(
-        folder, model, {**inputs, "negative_encoder_hidden_states": negative}, {"sample": out},
-        {"weights_dtype": "float32", "sensitivity": sens,
-         "extra_outputs": {"outputs_nasa.h5": {"sample": list(out_nasa.shape), "alpha": 0.5,
-                                               "attn2_layers": n_attn2,
-                                               "rel_change_vs_outputs": nasa_change},
-                           "outputs_nasa_alpha0.h5": {"sample": list(out_nasa0.shape), "alpha": 0.0,
-                                                      "max_abs_diff_vs_outputs": nasa0_diff}}})
+    if want('unet_linear'):
+        folder = fixtures / "unet_linear"
+        inputs = unet_inputs(100, 2, 4, 16, 16, [10, 500], 7, 32)
+        model, out, sens = make_unet_fixture(folder, UNET_LINEAR, 1000, inputs)
+        g = torch.Generator().manual_seed(101)
+        negative = randn(g, 2, 5, 32)
+        default_procs = model.attn_processors
+        n_attn2 = install_nasa(model, negative, 0.5)
+        out_nasa = unet_forward(model, inputs)
+        install_nasa(model, negative, 0.0)
+        out_nasa0 = unet_forward(model, inputs)
+        model.set_attn_processor(default_procs)
+        assert torch.equal(unet_forward(model, inputs), out)
+        nasa0_diff = (out_nasa0 - out).abs().max().item()
+        assert torch.allclose(out_nasa0, out, atol=1e-5, rtol=1e-5), f"NASA alpha=0 differs by {nasa0_diff}"
+        nasa_change = rel_change(out_nasa, out)
+        assert nasa_change > 1e-3, f"NASA alpha=0.5 has no effect ({nasa_change})"
+        check_output("unet_linear nasa", out_nasa)
+        write_h5(folder / "inputs.h5", {**inputs, "negative_encoder_hidden_states": negative})
+        write_h5(folder / "outputs_nasa.h5", {"sample": out_nasa})
+        write_h5(folder / "outputs_nasa_alpha0.h5", {"sample": out_nasa0})
+        manifest["fixtures"]["unet_linear"] = record(
+            folder, model, {**inputs, "negative_encoder_hidden_states": negative}, {"sample": out},
+            {"weights_dtype": "float32", "sensitivity": sens,
+             "extra_outputs": {"outputs_nasa.h5": {"sample": list(out_nasa.shape), "alpha": 0.5,
+                                                   "attn2_layers": n_attn2,
+                                                   "rel_change_vs_outputs": nasa_change},
+                               "outputs_nasa_alpha0.h5": {"sample": list(out_nasa0.shape), "alpha": 0.0,
+                                                          "max_abs_diff_vs_outputs": nasa0_diff}}})
 
     # 2. unet_conv
-    folder = fixtures / "unet_conv"
-    inputs = unet_inputs(200, 2, 4, 16, 16, [1, 999], 6, 24)
-    model, out, sens = make_unet_fixture(folder, UNET_CONV, 2000, inputs)
-    manifest["fixtures"]["unet_conv"] = record(folder, model, inputs, {"sample": out},
-                                               {"weights_dtype": "float32", "sensitivity": sens})
+    if want('unet_conv'):
+        folder = fixtures / "unet_conv"
+        inputs = unet_inputs(200, 2, 4, 16, 16, [1, 999], 6, 24)
+        model, out, sens = make_unet_fixture(folder, UNET_CONV, 2000, inputs)
+        manifest["fixtures"]["unet_conv"] = record(folder, model, inputs, {"sample": out},
+                                                   {"weights_dtype": "float32", "sensitivity": sens})
 
     # 3. unet_fp16_sharded
-    folder = fixtures / "unet_fp16_sharded"
-    inputs = unet_inputs(300, 2, 4, 8, 8, [25, 750], 4, 16)
-    model, out, sens = make_unet_fixture(folder, UNET_FP16, 3000, inputs, save_dtype=torch.float16,
-                                         max_shard_size="20KB")
-    assert (folder / "diffusion_pytorch_model.safetensors.index.json").exists()
-    shards = sorted(p.name for p in folder.glob("*.safetensors"))
-    assert len(shards) > 1, shards
-    manifest["fixtures"]["unet_fp16_sharded"] = record(
-        folder, model, inputs, {"sample": out},
-        {"weights_dtype": "float16", "num_shards": len(shards), "sensitivity": sens,
-         "note": "outputs computed with the fp16 weights upcast to float32"})
+    if want('unet_fp16_sharded'):
+        folder = fixtures / "unet_fp16_sharded"
+        inputs = unet_inputs(300, 2, 4, 8, 8, [25, 750], 4, 16)
+        model, out, sens = make_unet_fixture(folder, UNET_FP16, 3000, inputs, save_dtype=torch.float16,
+                                             max_shard_size="20KB")
+        assert (folder / "diffusion_pytorch_model.safetensors.index.json").exists()
+        shards = sorted(p.name for p in folder.glob("*.safetensors"))
+        assert len(shards) > 1, shards
+        manifest["fixtures"]["unet_fp16_sharded"] = record(
+            folder, model, inputs, {"sample": out},
+            {"weights_dtype": "float16", "num_shards": len(shards), "sensitivity": sens,
+             "note": "outputs computed with the fp16 weights upcast to float32"})
 
     # 4. pixart
-    folder = fixtures / "pixart"
-    g = torch.Generator().manual_seed(400)
-    inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([10.0, 700.0]),
-              "encoder_hidden_states": randn(g, 2, 5, 24)}
-    model, out, sens = make_pixart_fixture(folder, PIXART, 4000, inputs)
-    assert out.shape == (2, 8, 8, 8)
-    manifest["fixtures"]["pixart"] = record(
-        folder, model, inputs, {"sample": out},
-        {"weights_dtype": "float32", "sensitivity": sens, "added_cond_kwargs": PIXART_ADDED,
-         "note": "output holds all out_channels (8); diffusers does not split learned sigma in the model"})
+    if want('pixart'):
+        folder = fixtures / "pixart"
+        g = torch.Generator().manual_seed(400)
+        inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([10.0, 700.0]),
+                  "encoder_hidden_states": randn(g, 2, 5, 24)}
+        model, out, sens = make_pixart_fixture(folder, PIXART, 4000, inputs)
+        assert out.shape == (2, 8, 8, 8)
+        manifest["fixtures"]["pixart"] = record(
+            folder, model, inputs, {"sample": out},
+            {"weights_dtype": "float32", "sensitivity": sens, "added_cond_kwargs": PIXART_ADDED,
+             "note": "output holds all out_channels (8); diffusers does not split learned sigma in the model"})
 
     # 5. pixart_bf16
-    folder = fixtures / "pixart_bf16"
-    g = torch.Generator().manual_seed(500)
-    inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([10.0, 700.0]),
-              "encoder_hidden_states": randn(g, 2, 5, 24)}
-    model, out, sens = make_pixart_fixture(folder, PIXART, 5000, inputs, save_dtype=torch.bfloat16)
-    manifest["fixtures"]["pixart_bf16"] = record(
-        folder, model, inputs, {"sample": out},
-        {"weights_dtype": "bfloat16", "sensitivity": sens, "added_cond_kwargs": PIXART_ADDED,
-         "note": "outputs computed with the bf16 weights upcast to float32"})
+    if want('pixart_bf16'):
+        folder = fixtures / "pixart_bf16"
+        g = torch.Generator().manual_seed(500)
+        inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([10.0, 700.0]),
+                  "encoder_hidden_states": randn(g, 2, 5, 24)}
+        model, out, sens = make_pixart_fixture(folder, PIXART, 5000, inputs, save_dtype=torch.bfloat16)
+        manifest["fixtures"]["pixart_bf16"] = record(
+            folder, model, inputs, {"sample": out},
+            {"weights_dtype": "bfloat16", "sensitivity": sens, "added_cond_kwargs": PIXART_ADDED,
+             "note": "outputs computed with the bf16 weights upcast to float32"})
 
     # 6. clip_quick_gelu
-    folder = fixtures / "clip_quick_gelu"
-    ids, pool_pos = clip_quick_gelu_inputs(600)
-    model, ins, outs = make_clip_fixture(folder, CLIP_QUICK_GELU, 6000, ids, pool_pos)
-    manifest["fixtures"]["clip_quick_gelu"] = record(
-        folder, model, ins, outs,
-        {"weights_dtype": "float32", "pooling": "legacy (eos_token_id == 2): index = argmax(input_ids), "
-                                                "first maximum", "pooled_positions": pool_pos,
-         "attn_implementation": model.config._attn_implementation})
+    if want('clip_quick_gelu'):
+        folder = fixtures / "clip_quick_gelu"
+        ids, pool_pos = clip_quick_gelu_inputs(600)
+        model, ins, outs = make_clip_fixture(folder, CLIP_QUICK_GELU, 6000, ids, pool_pos)
+        manifest["fixtures"]["clip_quick_gelu"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "pooling": "legacy (eos_token_id == 2): index = argmax(input_ids), "
+                                                    "first maximum", "pooled_positions": pool_pos,
+             "attn_implementation": model.config._attn_implementation})
 
     # 7. clip_gelu
-    folder = fixtures / "clip_gelu"
-    ids, pool_pos = clip_gelu_inputs(700)
-    model, ins, outs = make_clip_fixture(folder, CLIP_GELU, 7000, ids, pool_pos)
-    manifest["fixtures"]["clip_gelu"] = record(
-        folder, model, ins, outs,
-        {"weights_dtype": "float32", "pooling": "index = first position where input_ids == eos_token_id",
-         "pooled_positions": pool_pos, "attn_implementation": model.config._attn_implementation})
+    if want('clip_gelu'):
+        folder = fixtures / "clip_gelu"
+        ids, pool_pos = clip_gelu_inputs(700)
+        model, ins, outs = make_clip_fixture(folder, CLIP_GELU, 7000, ids, pool_pos)
+        manifest["fixtures"]["clip_gelu"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "pooling": "index = first position where input_ids == eos_token_id",
+             "pooled_positions": pool_pos, "attn_implementation": model.config._attn_implementation})
+
+    # 8. clip_vision
+    if want("clip_vision"):
+        folder = fixtures / "clip_vision"
+        model, ins, outs, sens = make_clip_vision_fixture(folder, CLIPVisionModel, CLIP_VISION, 10000, batch=2)
+        manifest["fixtures"]["clip_vision"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "sensitivity": sens,
+             "pooling": "post_layernorm(last_hidden_state[:, 0]) (the class token)",
+             "state_dict_prefix": "none (transformers 5)",
+             "attn_implementation": model.config._attn_implementation})
+
+    # 9. clip_vision_proj
+    if want("clip_vision_proj"):
+        folder = fixtures / "clip_vision_proj"
+        model, ins, outs, sens = make_clip_vision_fixture(folder, CLIPVisionModelWithProjection, CLIP_VISION_PROJ,
+                                                          11000, batch=3)
+        manifest["fixtures"]["clip_vision_proj"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "sensitivity": sens,
+             "pooling": "post_layernorm(last_hidden_state[:, 0]) (the class token)",
+             "state_dict_prefix": "vision_model. (+ visual_projection.weight)",
+             "note": "pooler_output is model.vision_model(...).pooler_output: the class's own output has none",
+             "attn_implementation": model.config._attn_implementation})
 
     # tokenizer
-    tok_info = make_tokenizer_fixture(fixtures / "tokenizer")
-    manifest["fixtures"]["tokenizer"] = {"folder": "tokenizer", "class": "CLIPTokenizer",
-                                         "library": "transformers",
-                                         "files": ["cases.json", "merges.txt", "vocab.json"], **tok_info}
+    if want('tokenizer'):
+        tok_info = make_tokenizer_fixture(fixtures / "tokenizer")
+        manifest["fixtures"]["tokenizer"] = {"folder": "tokenizer", "class": "CLIPTokenizer",
+                                             "library": "transformers",
+                                             "files": ["cases.json", "merges.txt", "vocab.json"], **tok_info}
 
-    # 8. unseen (not used by tests)
-    unseen_manifest = {"versions": manifest["versions"], "fixtures": {}}
-    folder = unseen / "unet_unseen"
-    inputs = unet_inputs(800, 2, 4, 8, 12, [3, 640], 9, 40)  # non-square 8x12
-    model, out, sens = make_unet_fixture(folder, UNET_UNSEEN, 8000, inputs)
-    unseen_manifest["fixtures"]["unet_unseen"] = record(folder, model, inputs, {"sample": out},
-                                                        {"sensitivity": sens}, base=unseen)
-    folder = unseen / "pixart_unseen"
-    g = torch.Generator().manual_seed(900)
-    inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([42.0, 999.0]),
-              "encoder_hidden_states": randn(g, 2, 6, 20)}
-    model, out, sens = make_pixart_fixture(folder, PIXART_UNSEEN, 9000, inputs)
-    unseen_manifest["fixtures"]["pixart_unseen"] = record(folder, model, inputs, {"sample": out},
-                                                          {"sensitivity": sens}, base=unseen)
-    with open(unseen / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(unseen_manifest, f, indent=1, sort_keys=True)
+    # 10. unseen (not used by tests)
+    if want("unet_unseen") or want("pixart_unseen"):
+        unseen_manifest = {"versions": manifest["versions"], "fixtures": {}}
+        if only is not None:
+            with open(unseen / "manifest.json", encoding="utf-8") as f:
+                unseen_manifest = json.load(f)
+        if want("unet_unseen"):
+            folder = unseen / "unet_unseen"
+            inputs = unet_inputs(800, 2, 4, 8, 12, [3, 640], 9, 40)  # non-square 8x12
+            model, out, sens = make_unet_fixture(folder, UNET_UNSEEN, 8000, inputs)
+            unseen_manifest["fixtures"]["unet_unseen"] = record(folder, model, inputs, {"sample": out},
+                                                                {"sensitivity": sens}, base=unseen)
+        if want("pixart_unseen"):
+            folder = unseen / "pixart_unseen"
+            g = torch.Generator().manual_seed(900)
+            inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([42.0, 999.0]),
+                      "encoder_hidden_states": randn(g, 2, 6, 20)}
+            model, out, sens = make_pixart_fixture(folder, PIXART_UNSEEN, 9000, inputs)
+            unseen_manifest["fixtures"]["pixart_unseen"] = record(folder, model, inputs, {"sample": out},
+                                                                  {"sensitivity": sens}, base=unseen)
+        with open(unseen / "manifest.json", "w", encoding="utf-8") as f:
+            json.dump(unseen_manifest, f, indent=1, sort_keys=True)
 
     # h5py types
-    make_h5py_types(root / "Tests/CheckpointsTests/Fixtures")
+    if want("h5py_types"):
+        make_h5py_types(root / "Tests/CheckpointsTests/Fixtures")
 
     with open(fixtures / "manifest.json", "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)

@@ -6,7 +6,7 @@ import Models
 
 extension BuiltinDomain {
     /// Loading, saving, inspecting and adapting networks.
-    static let models = BuiltinDomain("models", doc: "Snoopi checkpoints (UNet, PixArt, CLIP text): load, save, inspect, freeze, LoRA, NASA.", builtins: [
+    static let models = BuiltinDomain("models", doc: "Snoopi checkpoints (UNet, PixArt, CLIP text and vision towers): load, save, inspect, freeze, LoRA, NASA.", builtins: [
         Builtin("load", "path, only: nil",
                 doc: "Builds the network a Snoopi checkpoint (HDF5, see Docs/checkpoints.md) describes and loads its weights, checking every name and shape. A shapes-world checkpoint gives its pipeline: a teacher (`WorldTeacher`, with its text encoder and schedule), a one-step student, an encoder (ShapesCLIP) or the attribute classifier. With `only` (a name glob) just the matching weights of the bare network are read.",
                 example: "let teacher = load(\"Notebooks/checkpoints/shapes-teacher-unet-16.h5\")") { args in

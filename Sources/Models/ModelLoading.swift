@@ -6,15 +6,20 @@ public enum LoadedModel {
     case unet(UNet2DConditionModel)
     case pixart(PixArtTransformer2DModel)
     case clipText(CLIPTextModel)
+    case clipVision(CLIPVisionModel)
+    case clipVisionWithProjection(CLIPVisionModelWithProjection)
 
     /// Every architecture name `build` accepts.
-    public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture]
+    public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture,
+                                       CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture]
 
     public var module: Module {
         switch self {
         case .unet(let m): return m
         case .pixart(let m): return m
         case .clipText(let m): return m
+        case .clipVision(let m): return m
+        case .clipVisionWithProjection(let m): return m
         }
     }
 
@@ -23,6 +28,8 @@ public enum LoadedModel {
         case .unet: return UNet2DConditionModel.architecture
         case .pixart: return PixArtTransformer2DModel.architecture
         case .clipText: return CLIPTextModel.architecture
+        case .clipVision: return CLIPVisionModel.architecture
+        case .clipVisionWithProjection: return CLIPVisionModelWithProjection.architecture
         }
     }
 
@@ -31,6 +38,8 @@ public enum LoadedModel {
         case .unet(let m): return m.config
         case .pixart(let m): return m.config
         case .clipText(let m): return m.config
+        case .clipVision(let m): return m.config
+        case .clipVisionWithProjection(let m): return m.config
         }
     }
 
@@ -41,6 +50,9 @@ public enum LoadedModel {
         case UNet2DConditionModel.architecture: return .unet(try UNet2DConditionModel(config: config, seed: seed))
         case PixArtTransformer2DModel.architecture: return .pixart(try PixArtTransformer2DModel(config: config, seed: seed))
         case CLIPTextModel.architecture: return .clipText(try CLIPTextModel(config: config, seed: seed))
+        case CLIPVisionModel.architecture: return .clipVision(try CLIPVisionModel(config: config, seed: seed))
+        case CLIPVisionModelWithProjection.architecture:
+            return .clipVisionWithProjection(try CLIPVisionModelWithProjection(config: config, seed: seed))
         default:
             throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
         }
@@ -67,10 +79,17 @@ public enum LoadedModel {
 
     /// Copies tensors into the model by name, mapping names the architecture renamed over time.
     public func loadTensors(_ tensors: [String: Tensor], only: String? = nil) throws {
+        let canonicalName: ((String) -> String?)?
+        switch self {
+        case .unet, .pixart: canonicalName = nil
+        case .clipText: canonicalName = CLIPTextModel.canonicalName
+        case .clipVision: canonicalName = CLIPVisionModel.canonicalName
+        case .clipVisionWithProjection: canonicalName = CLIPVisionModelWithProjection.canonicalName
+        }
         var named = tensors
-        if case .clipText = self {
+        if let canonicalName {
             named = [:]
-            for (name, t) in tensors { if let canonical = CLIPTextModel.canonicalName(name) { named[canonical] = t } }
+            for (name, t) in tensors { if let canonical = canonicalName(name) { named[canonical] = t } }
         }
         try module.load(named, only: only, strict: only == nil)
     }

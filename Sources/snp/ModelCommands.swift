@@ -46,6 +46,12 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
         case .clipText(let clip):
             let (last, pooled) = try clip(input("input_ids"))
             outputs = [("last_hidden_state", last), ("pooler_output", pooled)]
+        case .clipVision(let clip):
+            let (last, pooled) = try clip(input("pixel_values"))
+            outputs = [("last_hidden_state", last), ("pooler_output", pooled)]
+        case .clipVisionWithProjection(let clip):
+            let (last, pooled, embeds) = try clip(input("pixel_values"))
+            outputs = [("last_hidden_state", last), ("pooler_output", pooled), ("image_embeds", embeds)]
         }
     }
     try HDF5Writer.write(to: outPath) { w in

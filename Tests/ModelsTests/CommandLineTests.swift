@@ -70,6 +70,20 @@ struct CommandLineTests {
         #expect(a.tensors.names == b.tensors.names)
         #expect(a.tensors.allSatisfy { $0.tensor.scalars == b.tensors[$0.name]!.scalars })
     }
+
+    /// `snp forward` on a CLIPVisionModelWithProjection reads `pixel_values` and writes all three
+    /// outputs, each as transformers computes it.
+    @Test func forwardRunsCLIPVision() throws {
+        let fixture = try fixtureFolder("clip_vision_proj"), model = scratch + "/vision.h5", out = scratch + "/vision-out.h5"
+        #expect(try runSnp(["convert", fixture, model]).status == 0)
+        let run = try runSnp(["forward", "--checkpoint", model, "--inputs", fixture + "/inputs.h5", "--out", out])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains("image_embeds [3,24]") || run.out.contains("image_embeds [3, 24]"), "\(run.out)")
+        let (ours, reference) = (try HDF5File(path: out), try HDF5File(path: fixture + "/outputs.h5"))
+        for name in ["last_hidden_state", "pooler_output", "image_embeds"] {
+            #expect(errors(try ours.readTensor(name), try reference.readTensor(name)).absolute <= 1e-4, "\(name)")
+        }
+    }
 }
 
 @Suite("Choosing OpenBLAS kernels at start-up")

@@ -37,6 +37,24 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
             let (last, pooled) = try clip(inputs.readTensor("input_ids"))
             return [("last_hidden_state", last, try reference.readTensor("last_hidden_state")),
                     ("pooler_output", pooled, try reference.readTensor("pooler_output"))]
+        case .clipVision, .clipVisionWithProjection:
+            return try visionOutputs(model, inputs.readTensor("pixel_values")).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        }
+    }
+}
+
+/// A CLIP vision model's outputs on `pixelValues`, by transformers' names (under `noGrad`).
+func visionOutputs(_ model: LoadedModel, _ pixelValues: Tensor) throws -> [(name: String, tensor: Tensor)] {
+    try noGrad {
+        switch model {
+        case .clipVision(let clip):
+            let (last, pooled) = try clip(pixelValues)
+            return [("last_hidden_state", last), ("pooler_output", pooled)]
+        case .clipVisionWithProjection(let clip):
+            let (last, pooled, embeds) = try clip(pixelValues)
+            return [("last_hidden_state", last), ("pooler_output", pooled), ("image_embeds", embeds)]
+        default:
+            throw ModelError.wrongArchitecture(expected: "a CLIP vision model", found: model.architecture)
         }
     }
 }
@@ -47,6 +65,7 @@ struct ParityTests {
         ParityCase(folder: "unet_linear"), ParityCase(folder: "unet_conv"), ParityCase(folder: "unet_fp16_sharded"),
         ParityCase(folder: "pixart"), ParityCase(folder: "pixart_bf16"),
         ParityCase(folder: "clip_quick_gelu"), ParityCase(folder: "clip_gelu"),
+        ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa", nasaAlpha: 0.5),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa_alpha0", nasaAlpha: 0),
     ]
@@ -58,6 +77,21 @@ struct ParityTests {
             #expect(ours.shape == reference.shape, "\(c) \(name) shape")
             let e = errors(ours, reference)
             #expect(e.relative <= 1e-4, "\(c) \(name): max abs error \(e.absolute), relative \(e.relative)")
+        }
+    }
+
+    /// transformers' CLIPVisionModel and CLIPVisionModelWithProjection: every output (pooler_output
+    /// and image_embeds included) within 1e-4 in absolute terms as well, with transformers' shapes.
+    @Test(arguments: [("clip_vision", ["last_hidden_state", "pooler_output"]),
+                      ("clip_vision_proj", ["last_hidden_state", "pooler_output", "image_embeds"])])
+    func clipVisionMatchesTransformers(_ folder: String, _ names: [String]) throws {
+        let results = try runConverted(ParityCase(folder: folder))
+        #expect(results.map(\.name) == names)
+        for (name, ours, reference) in results {
+            #expect(ours.shape == reference.shape, "\(folder) \(name) shape")
+            let e = errors(ours, reference)
+            print("parity \(folder) \(name): max abs error \(e.absolute), relative \(e.relative)")
+            #expect(e.absolute <= 1e-4, "\(folder) \(name): max abs error \(e.absolute)")
         }
     }
 
@@ -97,5 +131,100 @@ struct LoadingTests {
         try a.loadTensors(old.dictionary)
         let b = try LoadedModel.load(checkpoint)
         #expect(a.module.stateDict().map(\.tensor.scalars) == b.module.stateDict().map(\.tensor.scalars))
+    }
+}
+
+@Suite("CLIP vision models")
+struct CLIPVisionTests {
+    /// An image of another size, another channel count or another rank is refused, naming the
+    /// expected and the given shape (transformers' position interpolation is not built).
+    @Test func wrongSizeInputIsAClearError() throws {
+        let cases: [(folder: String, architecture: String, expected: String, bad: [[Int]])] = [
+            ("clip_vision", "CLIPVisionModel", "[B, 3, 30, 30]", [[2, 3, 24, 24], [1, 3, 30, 16], [2, 1, 30, 30], [3, 30, 30]]),
+            ("clip_vision_proj", "CLIPVisionModelWithProjection", "[B, 1, 16, 16]", [[2, 1, 30, 30], [1, 1, 16, 12], [2, 3, 16, 16], [16, 16]]),
+        ]
+        for (folder, architecture, expected, bad) in cases {
+            let model = try LoadedModel.load(ModelFolder(path: try fixtureFolder(folder)).checkpoint())
+            for shape in bad {
+                do {
+                    _ = try visionOutputs(model, Tensor.zeros(shape))
+                    Issue.record("\(folder): expected an error for \(shape)")
+                } catch let error as ModelError {
+                    let got = "[" + shape.map(String.init).joined(separator: ",") + "]"
+                    #expect(error.description == "\(architecture): pixel_values must be \(expected) (B ≥ 1: batch, channels, height, width), got \(got)")
+                }
+            }
+        }
+    }
+
+    /// Folder → Snoopi HDF5 → `LoadedModel.load(path:)` gives exactly what the folder loaded
+    /// directly gives; exported back as a transformers folder (the original's names) and
+    /// converted again, the same again.
+    @Test(arguments: ["clip_vision", "clip_vision_proj"])
+    func conversionRoundTrip(_ folder: String) throws {
+        let source = try fixtureFolder(folder)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snoopi-vision-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let h5 = scratch.appendingPathComponent("model.h5").path, exported = scratch.appendingPathComponent("export").path
+        let again = scratch.appendingPathComponent("again.h5").path
+        try convertFolder(at: source, to: h5)
+        let converted = try LoadedModel.load(path: h5)
+        let direct = try LoadedModel.load(ModelFolder(path: source).checkpoint())
+        #expect(converted.architecture == direct.architecture)
+        let pixels = try HDF5File(path: source + "/inputs.h5").readTensor("pixel_values")
+        let reference = try visionOutputs(direct, pixels)
+        #expect(try visionOutputs(converted, pixels).map(\.tensor.scalars) == reference.map(\.tensor.scalars))
+
+        try exportFolder(checkpointAt: h5, to: exported)
+        let original = try ModelFolder(path: source).checkpoint(), back = try ModelFolder(path: exported).checkpoint()
+        #expect(back.architecture == original.architecture)
+        #expect(back.tensors.map(\.name).sorted() == original.tensors.map(\.name).sorted())
+        try convertFolder(at: exported, to: again)
+        let reloaded = try LoadedModel.load(path: again, expecting: direct.architecture)
+        #expect(try visionOutputs(reloaded, pixels).map(\.tensor.scalars) == reference.map(\.tensor.scalars))
+    }
+
+    /// Checkpoints of transformers before 5 prefix CLIPVisionModel's keys with `vision_model.` and
+    /// carry a `position_ids` buffer: both load into the same model (CLIPVisionModelWithProjection
+    /// keeps the prefix in every version; its buffer is dropped too).
+    @Test func visionLoadsOldAndNewNames() throws {
+        for (folder, prefix) in [("clip_vision", "vision_model."), ("clip_vision_proj", "")] {
+            let checkpoint = try ModelFolder(path: try fixtureFolder(folder)).checkpoint()
+            var old = try NamedTensors(checkpoint.tensors.map { (prefix + $0.name, $0.tensor) })
+            let positions = folder == "clip_vision" ? 26 : 17
+            old[(prefix.isEmpty ? "vision_model." : prefix) + "embeddings.position_ids"] = try Tensor.arange(0, Float(positions)).reshape([1, positions])
+            let a = try LoadedModel.build(architecture: checkpoint.architecture, config: checkpoint.config)
+            try a.loadTensors(old.dictionary)
+            let b = try LoadedModel.load(checkpoint)
+            #expect(a.module.stateDict().map(\.tensor.scalars) == b.module.stateDict().map(\.tensor.scalars))
+        }
+    }
+
+    /// The parameter names are transformers 5's state_dict keys for each class.
+    @Test func parameterNamesAreTransformers() throws {
+        let vision = try LoadedModel.build(architecture: "CLIPVisionModel", config: #"{"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "image_size": 8, "patch_size": 4}"#)
+        #expect(vision.module.stateDict().map(\.name).sorted() == [
+            "embeddings.class_embedding", "embeddings.patch_embedding.weight", "embeddings.position_embedding.weight",
+            "encoder.layers.0.layer_norm1.bias", "encoder.layers.0.layer_norm1.weight", "encoder.layers.0.layer_norm2.bias",
+            "encoder.layers.0.layer_norm2.weight", "encoder.layers.0.mlp.fc1.bias", "encoder.layers.0.mlp.fc1.weight",
+            "encoder.layers.0.mlp.fc2.bias", "encoder.layers.0.mlp.fc2.weight", "encoder.layers.0.self_attn.k_proj.bias",
+            "encoder.layers.0.self_attn.k_proj.weight", "encoder.layers.0.self_attn.out_proj.bias", "encoder.layers.0.self_attn.out_proj.weight",
+            "encoder.layers.0.self_attn.q_proj.bias", "encoder.layers.0.self_attn.q_proj.weight", "encoder.layers.0.self_attn.v_proj.bias",
+            "encoder.layers.0.self_attn.v_proj.weight", "post_layernorm.bias", "post_layernorm.weight", "pre_layrnorm.bias", "pre_layrnorm.weight",
+        ])
+        let projected = try LoadedModel.build(architecture: "CLIPVisionModelWithProjection", config: #"{"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "image_size": 8, "patch_size": 4, "projection_dim": 6}"#)
+        let names = projected.module.stateDict().map(\.name)
+        #expect(names.filter { !$0.hasPrefix("vision_model.") } == ["visual_projection.weight"])
+        #expect(names.filter { $0.hasPrefix("vision_model.") }.map { String($0.dropFirst("vision_model.".count)) }.sorted()
+                == vision.module.stateDict().map(\.name).sorted())
+        #expect(projected.module.stateDict().first { $0.name == "visual_projection.weight" }?.tensor.shape == [6, 8])
+    }
+
+    /// Unknown config keys and unbuilt activations are config errors.
+    @Test func configIsChecked() throws {
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModel", config: #"{"vision_config": {}}"#) }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModelWithProjection", config: #"{"hidden_act": "relu"}"#) }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModel", config: #"{"image_size": 4, "patch_size": 8}"#) }
     }
 }

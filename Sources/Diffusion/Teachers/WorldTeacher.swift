@@ -294,6 +294,8 @@ public final class WorldTeacher {
         case .unet(let m): network = m
         case .pixart(let m): network = m
         case .clipText: throw DiffusionError.invalidArgument(name: name, reason: "holds a text encoder, not a denoising network")
+        case .clipVision, .clipVisionWithProjection:
+            throw DiffusionError.invalidArgument(name: name, reason: "holds an image encoder (\(checkpoint.architecture)), not a denoising network")
         }
         network.eval()
         return network

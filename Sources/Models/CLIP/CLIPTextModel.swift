@@ -1,7 +1,8 @@
 import Engine
 
 /// transformers `CLIPAttention`: multi-head attention with q_proj, k_proj, v_proj, out_proj
-/// (all with bias) and an additive mask. x: [B, L, D] → [B, L, D].
+/// (all with bias) and an optional additive mask (nil: every position attends to every other).
+/// x: [B, L, D] → [B, L, D].
 final class CLIPAttention: Module {
     let heads: Int, headDim: Int
     let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
@@ -16,7 +17,7 @@ final class CLIPAttention: Module {
         child("out_proj", outProj)
     }
 
-    func callAsFunction(_ x: Tensor, mask: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
         let (b, l) = (x.shape[0], x.shape[1])
         func split(_ t: Tensor) throws -> Tensor { try t.reshape([b, l, heads, headDim]).permute([0, 2, 1, 3]) }
         let z = try Tensor.scaledDotProductAttention(query: split(qProj(x)), key: split(kProj(x)), value: split(vProj(x)), mask: mask)
@@ -25,7 +26,10 @@ final class CLIPAttention: Module {
 }
 
 /// transformers `CLIPEncoderLayer`: pre-norm attention and MLP (fc1 → act → fc2), residuals.
+/// The text model passes its causal mask, the vision model none.
 final class CLIPEncoderLayer: Module {
+    /// The `hidden_act` values built (others are a config error).
+    static let activations: Set<String> = ["quick_gelu", "gelu", "gelu_pytorch_tanh", "gelu_new"]
     let layerNorm1: LayerNorm, selfAttn: CLIPAttention, layerNorm2: LayerNorm, fc1: Linear, fc2: Linear
     let activation: String
 
@@ -46,7 +50,7 @@ final class CLIPEncoderLayer: Module {
         child("layer_norm2", layerNorm2)
     }
 
-    func callAsFunction(_ x: Tensor, mask: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
         let h = try selfAttn(layerNorm1(x), mask: mask) + x
         var m = try fc1(layerNorm2(h))
         switch activation {
@@ -57,6 +61,20 @@ final class CLIPEncoderLayer: Module {
         return try fc2(m) + h
     }
 }
+
+/// Keys every transformers config may carry (PretrainedConfig's own attributes), known to every
+/// transformers architecture Snoopi builds and ignored by it.
+let transformersCommonKeys: Set<String> = [
+    "architectures", "model_type", "torch_dtype", "dtype", "transformers_version", "return_dict", "output_hidden_states",
+    "output_attentions", "torchscript", "use_bfloat16", "tie_word_embeddings", "is_encoder_decoder", "is_decoder",
+    "add_cross_attention", "tie_encoder_decoder", "chunk_size_feed_forward", "pruned_heads", "id2label", "label2id",
+    "problem_type", "tokenizer_class", "prefix", "sep_token_id", "decoder_start_token_id", "task_specific_params",
+    "finetuning_task", "cross_attention_hidden_size", "max_length", "min_length", "do_sample", "early_stopping",
+    "num_beams", "num_beam_groups", "diversity_penalty", "temperature", "top_k", "top_p", "typical_p",
+    "repetition_penalty", "length_penalty", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids",
+    "num_return_sequences", "output_scores", "return_dict_in_generate", "forced_bos_token_id", "forced_eos_token_id",
+    "remove_invalid_values", "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens",
+]
 
 /// transformers `CLIPTextModel`: token + position embeddings, causal pre-norm transformer,
 /// final LayerNorm. Returns `last_hidden_state` [B, L, D] and `pooler_output` [B, D], the hidden
@@ -70,21 +88,11 @@ public final class CLIPTextModel: Module {
     let layers: ModuleList<CLIPEncoderLayer>
     let finalLayerNorm: LayerNorm
 
-    static let knownKeys: Set<String> = [
+    static let knownKeys: Set<String> = transformersCommonKeys.union([
         "vocab_size", "hidden_size", "intermediate_size", "projection_dim", "num_hidden_layers", "num_attention_heads",
         "max_position_embeddings", "hidden_act", "layer_norm_eps", "attention_dropout", "dropout", "initializer_range",
         "initializer_factor", "pad_token_id", "bos_token_id", "eos_token_id",
-        // keys every transformers config may carry
-        "architectures", "model_type", "torch_dtype", "dtype", "transformers_version", "return_dict", "output_hidden_states",
-        "output_attentions", "torchscript", "use_bfloat16", "tie_word_embeddings", "is_encoder_decoder", "is_decoder",
-        "add_cross_attention", "tie_encoder_decoder", "chunk_size_feed_forward", "pruned_heads", "id2label", "label2id",
-        "problem_type", "tokenizer_class", "prefix", "sep_token_id", "decoder_start_token_id", "task_specific_params",
-        "finetuning_task", "cross_attention_hidden_size", "max_length", "min_length", "do_sample", "early_stopping",
-        "num_beams", "num_beam_groups", "diversity_penalty", "temperature", "top_k", "top_p", "typical_p",
-        "repetition_penalty", "length_penalty", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids",
-        "num_return_sequences", "output_scores", "return_dict_in_generate", "forced_bos_token_id", "forced_eos_token_id",
-        "remove_invalid_values", "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens",
-    ]
+    ])
 
     public init(config: ModelConfig, seed: UInt64 = 0) throws {
         let c = config
@@ -96,7 +104,7 @@ public final class CLIPTextModel: Module {
         let heads = try c.int("num_attention_heads", 8), intermediate = try c.int("intermediate_size", 2048)
         let count = try c.int("num_hidden_layers", 12), eps = try c.float("layer_norm_eps", 1e-5)
         let act = try c.string("hidden_act", "quick_gelu")
-        guard ["quick_gelu", "gelu", "gelu_pytorch_tanh", "gelu_new"].contains(act) else { throw c.fail("hidden_act \(act) is not supported") }
+        guard CLIPEncoderLayer.activations.contains(act) else { throw c.fail("hidden_act \(act) is not supported") }
         guard hiddenSize % heads == 0 else { throw c.fail("hidden_size \(hiddenSize) is not divisible by \(heads) heads") }
         self.config = c
         let (v, d, p) = (vocabularySize, hiddenSize, maxPositions)
