@@ -17,6 +17,10 @@ Writes, into Tests/EngineTests/Fixtures/:
   torch_adamw.json         10-step optimizer trajectories (float32) on the loss
   torch_adam.json          ((x @ w + b - y)**2).mean(): AdamW, Adam (L2 weight
   torch_sgd_nesterov.json  decay) and SGD with Nesterov momentum.
+  torch_bicubic.json       F.interpolate(x, size=(h, w), mode="bicubic",
+                           align_corners=False) of float32 images [B, C, H, W],
+                           up- and down-sampling (Tensor.resizeBicubic), the
+                           output in float32 as torch computes it.
 
 Tensor encoding everywhere: {"shape": [2, 3], "data": [flat row-major floats]}.
 Every float written is the exact value of a float32 (printed as the shortest
@@ -30,7 +34,9 @@ in numpy_ops.json.
 
 Run from the repository root:
 
-    .venv/bin/python Scripts/make_engine_fixtures.py [--out DIR]
+    .venv/bin/python Scripts/make_engine_fixtures.py [--out DIR] [--only torch_bicubic]
+
+`--only torch_bicubic` writes just that file (the others are only written together).
 
 Needs numpy and torch (see the .venv set-up: pip install numpy torch).
 """
@@ -550,6 +556,34 @@ def optimizer_trajectory(torch, make_opt, hyper, steps=10):
 
 
 # ----------------------------------------------------------------------------
+# bicubic resampling (torch float32)
+
+
+BICUBIC_CASES = [
+    # name, input shape [B, C, H, W], output (h, w)
+    ("up_10_to_24", (1, 2, 10, 10), (24, 24)),
+    ("up_5x7_to_9x16", (1, 2, 5, 7), (9, 16)),
+    ("up_1_to_3", (1, 1, 1, 1), (3, 3)),
+    ("down_17_to_6", (1, 2, 17, 17), (6, 6)),
+    ("down_13x9_to_5x4", (1, 2, 13, 9), (5, 4)),
+    ("down_4_to_1", (1, 1, 4, 4), (1, 1)),
+]
+
+
+def bicubic_doc(torch, F):
+    cases = []
+    for name, shape, size in BICUBIC_CASES:
+        x = randn(case_rng("bicubic_" + name), *shape)
+        out = F.interpolate(torch.from_numpy(x), size=size, mode="bicubic", align_corners=False).numpy()
+        out64 = F.interpolate(torch.from_numpy(x.astype(np.float64)), size=size, mode="bicubic",
+                              align_corners=False).numpy()
+        assert np.abs(out - out64).max() < 1e-5, name  # float32 rounding only
+        cases.append({"name": name, "input": enc(x), "size": list(size), "output": enc(out)})
+    return {"generator": "Scripts/make_engine_fixtures.py", "torch_version": torch.__version__,
+            "op": 'F.interpolate(x, size=size, mode="bicubic", align_corners=False)', "cases": cases}
+
+
+# ----------------------------------------------------------------------------
 
 
 def write_json(path, doc):
@@ -566,8 +600,19 @@ def main():
     default_out = os.path.join(os.path.dirname(here), "Tests", "EngineTests", "Fixtures")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=default_out, help="output folder (default: %(default)s)")
+    ap.add_argument("--only", choices=["torch_bicubic"], default=None,
+                    help="write only this file (the others are written together)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    if args.only == "torch_bicubic":
+        write_json(os.path.join(args.out, "torch_bicubic.json"), bicubic_doc(torch, F))
+        return 0
 
     # ---- A: numpy (no torch involved in the values)
     numpy_cases = build_numpy_cases()
@@ -576,11 +621,6 @@ def main():
                         "inputs": {k: enc(v) for k, v in c["inputs"].items()},
                         "params": c["params"], "output": enc(c["output64"])}
                        for c in numpy_cases]}
-
-    import torch
-    import torch.nn.functional as F
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
 
     # independent cross-check of every numpy case against float64 torch
     for c in numpy_cases:
@@ -625,6 +665,9 @@ def main():
          "note": "torch SGD: g += wd*p; buf = momentum*buf + g (buf = g at step 1); "
                  "g = g + momentum*buf; p -= lr*g"})
     write_json(os.path.join(args.out, "torch_sgd_nesterov.json"), sgd)
+
+    # ---- D: bicubic resampling
+    write_json(os.path.join(args.out, "torch_bicubic.json"), bicubic_doc(torch, F))
     return 0
 
 

@@ -1,6 +1,7 @@
 import Diffusion
 import Distill
 import Engine
+import Models
 
 // Typed readers for the diffusion, world and distillation builtins' arguments: prompts,
 // timesteps, pictures, guidance scales, and the pipelines. Errors name the builtin, the
@@ -121,6 +122,29 @@ extension Arguments {
         case .object(let e as EncoderObject): return e.encoder
         case .object(let o as any PipelineCarrier): return o.encoder
         default: throw mistake(p, "an encoder, a teacher or a student (or a ShapesCLIP checkpoint path)")
+        }
+    }
+
+    /// An image-feature space for FD and precision/recall: a CLIP image tower (a loaded
+    /// CLIPVisionModel or CLIPVisionModelWithProjection, or its checkpoint's path), an encoder, a
+    /// teacher or student (its encoder) or a ShapesCLIP checkpoint path; nil: the shipped encoder
+    /// for `side`.
+    func featureSpace(_ p: String, side: Int) throws -> any ImageFeatureSpace {
+        let expected = "a CLIP image tower (a CLIPVisionModel or CLIPVisionModelWithProjection from load, or its checkpoint path), an encoder, a teacher or a student (or a ShapesCLIP checkpoint path)"
+        switch self[p] {
+        case .string(let path):
+            let (space, architecture) = try WorldResources.featureSpace(at: path)
+            guard let space else {
+                throw RuntimeError("\(name)(): \(p): \(path) holds a \(architecture.isEmpty ? "checkpoint without an architecture" : architecture), "
+                                   + "not image features; expected \(expected). Convert a transformers CLIP vision folder with `snp convert FOLDER OUT.h5`",
+                                   parameter: p)
+            }
+            return space
+        case .object(let m as ModelObject):
+            guard let space = try WorldResources.featureSpace(of: m.module) else { throw mistake(p, expected) }
+            return space
+        case .null, .object(is EncoderObject), .object(is any PipelineCarrier): return try encoder(p, side: side)
+        default: throw mistake(p, expected)
         }
     }
 

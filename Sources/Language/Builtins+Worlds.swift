@@ -15,8 +15,8 @@ extension BuiltinDomain {
             WorldPrompts.note(world)
             return .object(WorldObject(world))
         },
-        Builtin("evaluate", "model, images, prompts: nil, data: nil, classifier: nil",
-                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one), label_acc (on a dataset with labels and a label `classifier` from `train_classifier(data)`: the share of images showing the labels of the dataset's images with their caption; nan otherwise)}.",
+        Builtin("evaluate", "model, images, prompts: nil, data: nil, classifier: nil, features: nil",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `features`: another space for FD and precision/recall — a real CLIP image tower (`load` of a CLIPVisionModel or CLIPVisionModelWithProjection converted with `snp convert`, or its path: pooler_output or image_embeds after CLIP's preprocessing, the images resized by bicubic interpolation to the tower's side) or another encoder; the CLIP score stays in `model`'s encoder (a real CLIP's text tower is not wired). `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one), label_acc (on a dataset with labels and a label `classifier` from `train_classifier(data)`: the share of images showing the labels of the dataset's images with their caption; nan otherwise)}.",
                 example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
             let images = try args.images("images")
             let n = images.shape[0]
@@ -26,15 +26,17 @@ extension BuiltinDomain {
                 throw RuntimeError("evaluate(): the encoder sees \(encoder.side)×\(encoder.side) pictures, got \(images.shape[2])×\(images.shape[3])", parameter: "images")
             }
             let prompts = try args.optionalPrompts("prompts", count: n)
+            let features = args.isNil("features") ? nil : try args.featureSpace("features", side: images.shape[2])
             let metrics: [String: Double]
             if case .null = args["data"] {
                 metrics = try WorldResources.serialized {
-                    try WorldResources.evaluator(encoder, count: n).evaluate(images, prompts: prompts)
+                    try WorldResources.evaluator(encoder, count: n, features: features).evaluate(images, prompts: prompts)
                 }
             } else {
                 let labelJudge: LabelClassifier?
                 if case .null = args["classifier"] { labelJudge = nil } else { labelJudge = try args.labelClassifier("classifier") }
-                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n, labelJudge: labelJudge).evaluate(images, prompts: prompts)
+                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n, labelJudge: labelJudge, features: features)
+                    .evaluate(images, prompts: prompts)
             }
             return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc", "label_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
         },
@@ -55,13 +57,13 @@ extension BuiltinDomain {
             .number(try meanAbsoluteLaplacian(try args.images("images")))
         },
         Builtin("fd", "images_a, images_b, encoder: nil",
-                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
+                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5; or a real CLIP image tower: `load` of a CLIPVisionModel / CLIPVisionModelWithProjection checkpoint converted with `snp convert`, or its path — pooler_output / image_embeds of the pictures mapped to [0, 1], resized bicubically to the tower's side as torch's `interpolate` does, normalised by OpenAI CLIP's mean and std; a grey tower reads the mean of R, G and B); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
                 example: "fd(world.sample(64).images, world.sample(64, seed: 1).images)") { args in
             let a = try features(args, "images_a"), b = try features(args, "images_b")
             return .number(try frechetDistance(a, b))
         },
         Builtin("precision_recall", "real, fake, encoder: nil, k: 3",
-                doc: "Improved precision and recall (Kynkäänniemi et al. 2019) of `fake` pictures against `real` ones in the encoder's feature space (as `fd`): the share of fakes inside the real k-NN balls, and of reals inside the fake ones. Returns {precision, recall}.",
+                doc: "Improved precision and recall (Kynkäänniemi et al. 2019) of `fake` pictures against `real` ones in the encoder's feature space (as `fd`: a teacher, student, encoder or CLIP image tower): the share of fakes inside the real k-NN balls, and of reals inside the fake ones. Returns {precision, recall}.",
                 example: "precision_recall(world.sample(64).images, samples)") { args in
             let k = try positive(args, "k")
             let (precision, recall) = try precisionRecall(real: try features(args, "real"), fake: try features(args, "fake"), k: k)
@@ -102,12 +104,12 @@ extension BuiltinDomain {
     ])
 }
 
-/// Image features [N, D] of pictures (through the encoder) or a feature matrix as it is.
+/// Image features [N, D] of pictures (in the `encoder` argument's feature space) or a feature matrix as it is.
 private func features(_ args: Arguments, _ p: String) throws -> Tensor {
     if case .tensor(let t) = args[p], t.rank == 2 { return t }
     let images = try args.images(p)
-    let encoder = try args.encoder("encoder", side: images.shape[2])
-    return try WorldResources.serialized { try SampleEvaluator.features(encoder, images) }
+    let space = try args.featureSpace("encoder", side: images.shape[2])
+    return try WorldResources.serialized { try SampleEvaluator.features(in: space, images) }
 }
 
 /// The label a negative names for a label classifier: a number (column 0) or {column, label}.

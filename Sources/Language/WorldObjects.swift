@@ -425,7 +425,9 @@ enum WorldResources {
     nonisolated(unsafe) private static var folders: [String] = []
     nonisolated(unsafe) private static var classifiers: [String: AttributeClassifier] = [:]
     nonisolated(unsafe) private static var encoders: [String: ShapesCLIP] = [:]
-    nonisolated(unsafe) private static var evaluators: [(encoder: ShapesCLIP, count: Int, evaluator: SampleEvaluator)] = []
+    nonisolated(unsafe) private static var evaluators: [(encoder: ShapesCLIP, count: Int, features: (any ImageFeatureSpace)?, evaluator: SampleEvaluator)] = []
+    nonisolated(unsafe) private static var towers: [String: CLIPImageFeatures] = [:]
+    nonisolated(unsafe) private static var towerModules: [(module: Module, features: CLIPImageFeatures)] = []
 
     /// Runs `body` holding the resources' lock (the cached models are shared by every interpreter).
     static func serialized<T>(_ body: () throws -> T) throws -> T {
@@ -476,15 +478,55 @@ enum WorldResources {
         }
     }
 
-    /// A `SampleEvaluator` of `count` held-out real images for `encoder` (the last few kept).
-    static func evaluator(_ encoder: ShapesCLIP, count: Int) throws -> SampleEvaluator {
+    /// The image-feature space of the checkpoint at `path`, loaded once: a ShapesCLIP encoder or a
+    /// CLIP image tower (`CLIPImageFeatures`); nil and the checkpoint's architecture for anything else.
+    static func featureSpace(at path: String) throws -> (space: (any ImageFeatureSpace)?, architecture: String) {
         try serialized {
-            if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count }) { return e.evaluator }
+            if let e = encoders[path] { return (e, ShapesCLIP.architecture) }
+            if let f = towers[path] { return (f, f.featureSpaceName) }
+            let checkpoint = try Checkpoint.load(path, loadTraining: false)
+            switch checkpoint.architecture {
+            case ShapesCLIP.architecture: return (try encoder(at: path), checkpoint.architecture)
+            case let a where CLIPImageFeatures.architectures.contains(a):
+                let f = try CLIPImageFeatures(LoadedModel.load(checkpoint), source: path)
+                towers[path] = f
+                return (f, a)
+            default: return (nil, checkpoint.architecture)
+            }
+        }
+    }
+
+    /// The image features of a CLIP image tower module (a `CLIPVisionModel` or
+    /// `CLIPVisionModelWithProjection`), made once per module (the last few kept); nil for any
+    /// other module.
+    static func featureSpace(of module: Module) throws -> CLIPImageFeatures? {
+        try serialized {
+            if let hit = towerModules.first(where: { $0.module === module }) { return hit.features }
+            let features: CLIPImageFeatures
+            if let m = module as? CLIPVisionModelWithProjection {
+                features = try CLIPImageFeatures(m)
+            } else if let m = module as? CLIPVisionModel {
+                features = try CLIPImageFeatures(m)
+            } else {
+                return nil
+            }
+            towerModules.append((module, features))
+            if towerModules.count > 4 { towerModules.removeFirst() }
+            return features
+        }
+    }
+
+    /// A `SampleEvaluator` of `count` held-out real images for `encoder`, measuring FD and
+    /// precision/recall in `features` (nil: the encoder's) (the last few kept).
+    static func evaluator(_ encoder: ShapesCLIP, count: Int, features: (any ImageFeatureSpace)? = nil) throws -> SampleEvaluator {
+        try serialized {
+            if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count && $0.features === features }) { return e.evaluator }
             // The shipped classifier judges prompt accuracy when it is found; without it, prompt_acc is nan.
             let judge = try candidates([AttributeClassifier.shippedFileName(side: encoder.side)]).first(where: { FileManager.default.fileExists(atPath: $0) })
                 .map { try classifier(at: $0) }
-            let evaluator = try SampleEvaluator(encoder: encoder, data: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge)
-            evaluators.append((encoder, count, evaluator))
+            let evaluator = try SampleEvaluator(encoder: encoder, data: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge,
+                                                features: features)
+            evaluators.append((encoder, count, features, evaluator))
             if evaluators.count > 4 { evaluators.removeFirst() }
             return evaluator
         }

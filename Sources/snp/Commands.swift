@@ -21,7 +21,7 @@ enum SnpCommand {
         ("train-clip", Entry(summary: "[--side 16] [--steps 1000] [--attribute-weight 1] [--contrastive-only] --out PATH.h5 — the shapes world's contrastive encoder", run: trainCLIPCommand)),
         ("train-teacher", Entry(summary: "--kind unet|pixart [--steps 4000] --out PATH.h5 — a multi-step teacher of the shapes world", run: trainTeacherCommand)),
         ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… | --data PATH [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
-        ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),
+        ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--features CLIP_VISION.h5] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),
         ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD", run: distillCommand)),
         ("generate", Entry(summary: "--student S.h5 --prompt TEXT | --data PATH [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5]", run: generateCommand)),
         ("diagnose", Entry(summary: "[--teacher T.h5] [--timesteps 999,…] [--count 256] — where a one-step student's static comes from (teacher error by t, student by t_s, VSD gradient SNR)", run: diagnoseCommand)),

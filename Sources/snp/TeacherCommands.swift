@@ -112,11 +112,11 @@ let helpDetails: [String: String] = [
                              (instead of --prompt: the first 8 distinct held-out captions, one row each)
     """,
     "eval": """
-    Table 1 of the paper in miniature: FD (ShapesCLIP image features), CLIP score, precision and
-    recall (k = 3) of a teacher's samples against held-out real images, one row per guidance scale,
-    or of a one-step student's (one row); the mean |Laplacian| (HF: per-pixel static, beside the real
-    images'); and prompt accuracy read by the attribute classifier — per attribute the prompt names,
-    all named attributes right, and on the held-out shape–colour pairs and template.
+    Table 1 of the paper in miniature: FD (ShapesCLIP image features, or --features), CLIP score,
+    precision and recall (k = 3) of a teacher's samples against held-out real images, one row per
+    guidance scale, or of a one-step student's (one row); the mean |Laplacian| (HF: per-pixel static,
+    beside the real images'); and prompt accuracy read by the attribute classifier — per attribute
+    the prompt names, all named attributes right, and on the held-out shape–colour pairs and template.
       --teacher PATH | --student PATH
       --kappas LIST (teachers; default 2,3,4,5,uniform:2:5; each as snp distill's --kappa)
       --count N (256)  --steps N (20)  --sampler dpmsolver|ddim|euler  --seed S
@@ -126,8 +126,14 @@ let helpDetails: [String: String] = [
       --classifier PATH      the judge (default: shapes-classifier-SIDE.h5 beside the encoder); with
                              --data, a label classifier (snp train-classifier --data): label accuracy,
                              each image read for the labels of the dataset's images of its caption
+      --features PATH        FD and precision/recall in a real CLIP image tower's features instead:
+                             a CLIPVisionModelWithProjection (image_embeds) or CLIPVisionModel
+                             (pooler_output) checkpoint, from snp convert of a transformers folder;
+                             images resized bicubically to its side, OpenAI CLIP's mean/std (the
+                             CLIP score stays in the teacher's encoder)
       --json FILE            every metric printed, per row, as JSON (with --seeds: the means,
-                             fd_sd and prompt_acc_sd, and each seed's metrics under per_seed)
+                             fd_sd and prompt_acc_sd, and each seed's metrics under per_seed;
+                             "features": the space FD is measured in)
     \(DataArguments.help)
                              (FD and precision/recall against its held-out images, in the teacher's
                              encoder's image features; prompt accuracy is the shapes world's alone)
@@ -324,7 +330,8 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
 
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
-    var args = try Arguments(words, valued: Set(["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json"])
+    var args = try Arguments(words, valued: Set(["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json",
+                                                 "features"])
                                  .union(DataArguments.valued))
     let teacherPath = args.value("teacher"), studentPath = args.value("student")
     guard (teacherPath == nil) != (studentPath == nil) else { throw UsageError(message: "give one of --teacher PATH or --student PATH") }
@@ -341,7 +348,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         seeds = [try args.integer("seed", 0)]
     }
     let samplerName = args.value("sampler") ?? "dpmsolver"
-    let classifierPath = args.value("classifier"), jsonPath = args.value("json")
+    let classifierPath = args.value("classifier"), jsonPath = args.value("json"), featuresPath = args.value("features")
     let dataArguments = try DataArguments(&args)
     try args.finish(positionalCount: 0...0)
     guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else { throw UsageError(message: "unknown --sampler '\(samplerName)'") }
@@ -354,7 +361,11 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         throw UsageError(message: "--classifier \(classifierPath!) reads the shapes world's attributes; \(world.name) needs a label classifier (snp train-classifier --data …)")
     }
     let labelJudge = given as? LabelClassifier
-    let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: given as? AttributeClassifier, labelJudge: labelJudge)
+    // FD and precision/recall in a real CLIP image tower's features (a converted CLIPVisionModel(WithProjection)).
+    let features = try featuresPath.map { try CLIPImageFeatures.load(path: $0) }
+    let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: given as? AttributeClassifier, labelJudge: labelJudge,
+                                        features: features)
+    let featureSpace = features?.featureSpaceName ?? pipeline.encoderPath.map { "\(ShapesCLIP.architecture) (\($0))" } ?? ShapesCLIP.architecture
     let judge = evaluator.judge
     if judge == nil, labelJudge == nil {
         print(world is ShapesWorld ? "no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured"
@@ -378,7 +389,9 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let kinds = ShapeAttributes.Kind.allCases
     // FD's floor: another set of as many real images (FD is biased upward at small N).
     let otherReal = try world.examples(count, split: .train, start: 5_000_000).images
-    let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(pipeline.encoder, otherReal))
+    let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(in: evaluator.featureSpace, otherReal))
+    print("FD and precision/recall in the image features of \(featureSpace) (\(evaluator.realFeatures.shape[1]) dimensions)"
+          + (features == nil ? "" : "; the CLIP score in the teacher's encoder's"))
     print(String(format: "FD floor (real vs other real): %.2f; mean |Laplacian| of the real images: %.3f; ", floor, evaluator.realHighFrequency)
           + "\(count) captions, " + (seeds.count == 1 ? "seed \(seeds[0])" : "mean over seeds \(seeds.map(String.init).joined(separator: ", "))") +
           (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
@@ -424,7 +437,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     if let jsonPath {
         let document: [String: Any] = ["model": studentPath ?? teacherPath!, "kind": student == nil ? "teacher" : "student", "count": count,
                                        "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", (seeds.count == 1 ? "seed" : "seeds"): seeds.count == 1 ? seeds[0] as Any : seeds as Any,
-                                       "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records]
+                                       "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records, "features": featureSpace]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
         print("wrote \(jsonPath)")

@@ -69,6 +69,8 @@ struct ErrorTests {
         expectEngineError("avgPool2d", "kernel 5") { _ = try image.avgPool2d(kernel: 5) }
         expectEngineError("avgPool2d", "[B,C,H,W]") { _ = try a.avgPool2d(kernel: 1) }
         expectEngineError("upsampleNearest", "scale") { _ = try image.upsampleNearest(scale: 0) }
+        expectEngineError("resizeBicubic", "[B, C, H, W]") { _ = try a.resizeBicubic(height: 2, width: 2) }
+        expectEngineError("resizeBicubic", "at least 1×1", "0×3") { _ = try image.resizeBicubic(height: 0, width: 3) }
         expectEngineError("groupNorm", "3 channels", "2 groups") { _ = try image.groupNorm(groups: 2, weight: nil, bias: nil) }
         expectEngineError("groupNorm", "[C]") { _ = try image.groupNorm(groups: 3, weight: Tensor.ones([2]), bias: nil) }
         expectEngineError("layerNorm", "normalised shape") { _ = try a.layerNorm(weight: Tensor.ones([2]), bias: nil) }

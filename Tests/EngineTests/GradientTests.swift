@@ -101,6 +101,7 @@ let gradientCases: [GradientCase] = [
     .init("avg pool", [[2, 2, 6, 6]]) { try $0[0].avgPool2d(kernel: 2) },
     .init("avg pool overlapping", [[1, 2, 5, 5]]) { try $0[0].avgPool2d(kernel: 3, stride: 1) },
     .init("upsample nearest", [[1, 2, 3, 3]]) { try $0[0].upsampleNearest(scale: 2) },
+    .init("resize bicubic", [[1, 2, 4, 5]]) { try $0[0].resizeBicubic(height: 7, width: 3) },
     .init("group norm", [[2, 6, 3, 3], [6], [6]]) { try $0[0].groupNorm(groups: 3, weight: $0[1], bias: $0[2]) },
     .init("layer norm", [[2, 3, 6], [6], [6]]) { try $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
     .init("softmax last", [[3, 5]]) { try $0[0].softmax(axis: -1) },

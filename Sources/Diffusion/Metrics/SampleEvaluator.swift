@@ -11,11 +11,18 @@ import Engine
 ///
 /// The real images are the dataset's `evaluationImages`: in the shapes world the training split at
 /// indices far beyond any training run's (`realStart`), in a finite set its held-out examples.
+///
+/// FD and precision/recall are measured in `featureSpace`: the encoder's image features unless
+/// another space is given — e.g. `CLIPImageFeatures`, a real CLIP image tower. The CLIP score
+/// always stays in the encoder (`ShapesCLIP`): the text tower of a real CLIP is not wired.
 public final class SampleEvaluator {
     public let encoder: ShapesCLIP
+    /// Where FD and precision/recall are measured (`encoder` unless another was given).
+    public let featureSpace: any ImageFeatureSpace
     /// The real images' captions: generate one image for each, in order.
     public let captions: [String]
-    /// The real images [N, 3, side, side] (captioned by `captions`) and their features [N, 128].
+    /// The real images [N, 3, side, side] (captioned by `captions`) and their features [N, D] in
+    /// `featureSpace` (D = 128 in the encoder's).
     public let realImages: Tensor
     public let realFeatures: Tensor
     /// The first index of the real images in the world's training split.
@@ -31,9 +38,10 @@ public final class SampleEvaluator {
 
     /// Takes `count` real evaluation images of `data` (the same ones every time, never trained on)
     /// and encodes them. `split: .test` takes the held-out split instead (in the shapes world: the
-    /// held-out shape–colour pairs and template, for compositional prompt accuracy).
+    /// held-out shape–colour pairs and template, for compositional prompt accuracy). `features`:
+    /// the space FD and precision/recall are measured in (nil: the encoder's image features).
     public init(encoder: ShapesCLIP, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                labelJudge: LabelClassifier? = nil, split: DataSplit = .train) throws {
+                labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil) throws {
         guard count >= 8 else { throw DiffusionError.invalidArgument(name: "evaluation count", reason: "needs at least 8 images, got \(count)") }
         guard data.side == encoder.side else {
             throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), \(data.name) holds side \(data.side)")
@@ -54,29 +62,36 @@ public final class SampleEvaluator {
         }
         self.labelJudge = labelJudge
         self.encoder = encoder
+        featureSpace = features ?? encoder
         // The judge reads the shapes world's attributes from its caption grammar: other data has none.
         self.judge = data is ShapesWorld ? judge : nil
         let real = try data.evaluationImages(count, split: split)
         captions = real.captions
         realImages = real.images
-        realFeatures = try Self.features(encoder, real.images)
+        realFeatures = try Self.features(in: featureSpace, real.images)
         realHighFrequency = try meanAbsoluteLaplacian(real.images)
     }
 
-    /// An evaluator in `teacher`'s encoder's feature space, judged by `judge` or, when nil, by the
-    /// shipped classifier beside the teacher's encoder (none when there is no such file).
+    /// An evaluator in `teacher`'s encoder's feature space (or `features`), judged by `judge` or,
+    /// when nil, by the shipped classifier beside the teacher's encoder (none when there is no such file).
     public convenience init(teacher: WorldTeacher, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                            labelJudge: LabelClassifier? = nil, split: DataSplit = .train) throws {
+                            labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil) throws {
         let shipped = judge == nil && data is ShapesWorld ? try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side) : nil
-        try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, labelJudge: labelJudge, split: split)
+        try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, labelJudge: labelJudge, split: split,
+                      features: features)
     }
 
     /// Image features in batches of 256, without gradient.
     public static func features(_ encoder: ShapesCLIP, _ images: Tensor) throws -> Tensor {
+        try features(in: encoder, images)
+    }
+
+    /// Image features of `space` in batches of 256 (a space may split them further), without gradient.
+    public static func features(in space: any ImageFeatureSpace, _ images: Tensor) throws -> Tensor {
         try noGrad {
             let n = images.shape[0]
             let parts = try stride(from: 0, to: n, by: 256).map { start in
-                try encoder.imageFeatures(images.slice(axis: 0, start: start, end: Swift.min(n, start + 256)))
+                try space.imageFeatures(images.slice(axis: 0, start: start, end: Swift.min(n, start + 256)))
             }
             return try Tensor.concat(parts)
         }
@@ -84,14 +99,16 @@ public final class SampleEvaluator {
 
     /// FD, CLIP score, precision, recall and mean |Laplacian| (`hf`) of `images` [N, 3, side, side]
     /// generated for `captions` (in order; `prompts` overrides the captions for the CLIP score and
-    /// prompt accuracy), with a judge prompt accuracy (`prompt_acc`, `acc_shape`, …), with a label
-    /// judge label accuracy (`label_acc`, …; prompts whose caption has no labels are left out).
+    /// prompt accuracy). FD and precision/recall are in `featureSpace`, the CLIP score in the
+    /// encoder's (ShapesCLIP's text and image towers; a real CLIP's text tower is not wired).
+    /// With a judge prompt accuracy (`prompt_acc`, `acc_shape`, …), with a label judge label
+    /// accuracy (`label_acc`, …; prompts whose caption has no labels are left out).
     public func evaluate(_ images: Tensor, prompts: [String]? = nil) throws -> [String: Double] {
         guard images.rank == 4, images.shape[0] == captions.count else {
             throw DiffusionError.shapeMismatch(what: "SampleEvaluator", shapes: [images.shape],
                                                reason: "needs one image per evaluation caption (\(captions.count))")
         }
-        let fake = try Self.features(encoder, images)
+        let fake = try Self.features(in: featureSpace, images)
         let (precision, recall) = try precisionRecall(real: realFeatures, fake: fake, k: 3)
         let texts = prompts ?? captions
         let score = try noGrad {
