@@ -8,6 +8,8 @@ import Foundation
 ///                                        architecture ("UNet2DConditionModel"), config (JSON text)
 ///     /down_blocks.0.resnets.0.conv1.weight   one float32 (or float16) dataset per tensor
 ///     /training/...                      optional, see `TrainingState`
+///     /_snoopi_text_encoder.tokenizer.vocab  optional lists of strings (`strings`): 1-d datasets of
+///                                        variable-length UTF-8 strings, e.g. a tokenizer's vocabulary
 ///
 /// `load` also reads plain h5py files: tensors as flat dotted names at the root or as nested
 /// groups (`a/b/c` becomes `a.b.c`), with or without the root attributes.
@@ -30,13 +32,17 @@ public struct Checkpoint {
     public var tensors: NamedTensors
     /// Optimizer, RNG and history for resuming training; nil for a weights-only checkpoint.
     public var training: TrainingState?
+    /// Lists of strings stored beside the tensors (a tokenizer's vocabulary and merges), by dotted
+    /// name: every string dataset of the file outside `training`.
+    public var strings: [String: [String]] = [:]
 
     public init(architecture: String, config: String = "{}", tensors: NamedTensors = NamedTensors(),
-                training: TrainingState? = nil) {
+                training: TrainingState? = nil, strings: [String: [String]] = [:]) {
         self.architecture = architecture
         self.config = config
         self.tensors = tensors
         self.training = training
+        self.strings = strings
     }
 
     /// The config parsed as a JSON object.
@@ -85,6 +91,14 @@ public struct Checkpoint {
         let written = try file.attribute("format") == .string(Checkpoint.format)
         for info in try file.datasets() where !info.name.hasPrefix(TrainingState.group + "/") {
             let name = info.name.replacingOccurrences(of: "/", with: ".")
+            if info.type == .string {
+                // Lists of strings are not tensors; they are read whatever `only` selects.
+                guard checkpoint.strings[name] == nil else {
+                    throw CheckpointError.invalidCheckpoint(path: path, reason: "two string datasets map to the name \(name)")
+                }
+                checkpoint.strings[name] = try file.readStrings(info.name)
+                continue
+            }
             guard only?.matches(name) ?? true else { continue }
             guard checkpoint.tensors[name] == nil else {
                 throw CheckpointError.invalidCheckpoint(path: path, reason: "two datasets map to the tensor name \(name)")
@@ -120,12 +134,16 @@ public struct Checkpoint {
         for name in tensors.names where name.contains("/") || name.isEmpty {
             throw CheckpointError.invalidName(name: name, reason: "tensor names are dotted, without '/'")
         }
+        for name in strings.keys where name.contains("/") || name.isEmpty || tensors[name] != nil {
+            throw CheckpointError.invalidName(name: name, reason: "names of string lists are dotted, without '/', and not a tensor's")
+        }
         try HDF5Writer.write(to: path) { writer in
             try writer.setAttribute("format", .string(Checkpoint.format))
             try writer.setAttribute("format_version", .int(Int64(Checkpoint.formatVersion)))
             try writer.setAttribute("architecture", .string(architecture))
             try writer.setAttribute("config", .string(config))
             for (name, tensor) in tensors { try writer.write(tensor, to: name, as: storage) }
+            for (name, list) in strings.sorted(by: { $0.key < $1.key }) { try writer.write(strings: list, to: name) }
             try training?.write(to: writer)
         }
     }

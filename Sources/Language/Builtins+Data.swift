@@ -1,6 +1,7 @@
 import Diffusion
 import Engine
 import Foundation
+import Models
 
 extension BuiltinDomain {
     /// Datasets of one's own: captioned images from files or tensors, and an encoder trained on them.
@@ -34,8 +35,8 @@ extension BuiltinDomain {
                 throw args.mistake("source", "a path (HDF5 file or PNG folder) or an image tensor [N, 3, S, S]")
             }
         },
-        Builtin("train_clip", "data, steps: 500, batch: 64, lr: 1e-3, width: 64, seed: 0, out: nil",
-                doc: "Trains a fresh ShapesCLIP — a transformers CLIPTextModel over a word tokenizer, and a small CNN image tower — on a dataset or the shapes world, as `snp train-clip` does, and returns the encoder: the text encoder a teacher of that data is conditioned on, and the feature space its FD, precision/recall and CLIP score are measured in. On a dataset its tokenizer knows the dataset's words (captions up to their longest) and it trains by CLIP's contrastive loss alone; on the world by the default recipe (grayscale pairs and attribute heads). `out` saves it there.",
+        Builtin("train_clip", "data, steps: 500, batch: 64, lr: 1e-3, width: 64, seed: 0, out: nil, text: nil, tokenizer: nil",
+                doc: "Trains a fresh ShapesCLIP — a transformers CLIPTextModel over a word tokenizer, and a small CNN image tower — on a dataset or the shapes world, as `snp train-clip` does, and returns the encoder: the text encoder a teacher of that data is conditioned on, and the feature space its FD, precision/recall and CLIP score are measured in. On a dataset its tokenizer knows the dataset's words (captions up to their longest) and it trains by CLIP's contrastive loss alone; on the world by the default recipe (grayscale pairs and attribute heads). With `text` — a pre-trained CLIPTextModel (`load` of a checkpoint converted with `snp convert`, or its path: an .h5 or a transformers folder) — the text tower is that model, frozen (only the text projection, the image tower and the temperature train; `width` is its hidden size), over its CLIP BPE `tokenizer` (a `tokenizer(folder)` or the folder with vocab.json and merges.txt; nil: beside a `text` path); the tokenizer and tower are saved with the encoder and with every teacher trained on it. `out` saves it there.",
                 example: "let enc = train_clip(data, steps: 300)") { args in
             let data = try args.imageData("data")
             let steps = try positive(args, "steps")
@@ -44,7 +45,7 @@ extension BuiltinDomain {
             guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
             let batch = try batchSize(args, "batch", side: data.side)
             guard batch >= 2 else { throw args.mistake("batch", "at least 2 (a contrastive loss needs other examples)") }
-            let encoder = try ShapesCLIP.fresh(for: data, width: width, seed: seed)
+            let encoder = try pretrainedEncoder(args, side: data.side, seed: seed) ?? ShapesCLIP.fresh(for: data, width: width, seed: seed)
             let progress = ProgressReporter(label: "train_clip", total: steps, write: args.interpreter.diagnostics)
             try encoder.train(data: data, steps: steps, batchSize: batch, learningRate: try positiveFloat(args, "lr"), seed: seed) { step, loss in
                 progress.update(step: step + 1, metrics: ["loss": Double(loss)])
@@ -219,5 +220,43 @@ final class DatasetObject: NativeObject {
             }
         default: return nil
         }
+    }
+}
+
+/// `train_clip`'s encoder on a pre-trained text tower (`text:` a CLIPTextModel or its path,
+/// `tokenizer:` a CLIP BPE tokenizer or its folder); nil without `text`.
+private func pretrainedEncoder(_ args: Arguments, side: Int, seed: UInt64) throws -> ShapesCLIP? {
+    let tokenizerFolder: String?, tokenizer: CLIPTokenizer?
+    switch args["tokenizer"] {
+    case .null: (tokenizerFolder, tokenizer) = (nil, nil)
+    case .string(let folder): (tokenizerFolder, tokenizer) = (folder, nil)
+    case .object(let o as TokenizerObject):
+        guard case .clip(let t, let source) = o.kind else {
+            throw args.mistake("tokenizer", "a CLIP BPE tokenizer (tokenizer(folder)); the shapes world's words go with the encoder's own text tower")
+        }
+        (tokenizerFolder, tokenizer) = (source, t)
+    default: throw args.mistake("tokenizer", "a CLIP BPE tokenizer (tokenizer(folder)) or the folder with vocab.json and merges.txt")
+    }
+    switch args["text"] {
+    case .null:
+        guard tokenizerFolder == nil else { throw args.mistake("text", "a CLIPTextModel to go with the tokenizer") }
+        return nil
+    case .string(let path):
+        let folder = try tokenizerFolder ?? ShapesCLIP.tokenizerFolder(near: path)
+        return try ShapesCLIP(side: side, pretrainedText: ShapesCLIP.loadTextModel(path), tokenizer: tokenizer ?? CLIPTokenizer(folder: folder),
+                              seed: seed, textSource: path, tokenizerSource: folder)
+    case .object(let o as ModelObject):
+        guard let model = o.module as? CLIPTextModel else {
+            throw args.mistake("text", "a CLIPTextModel (load of a checkpoint converted with snp convert), got a \(o.module.typeName)")
+        }
+        // A copy: the encoder freezes its tower, the loaded model stays as it was.
+        let copy = try CLIPTextModel(config: model.config)
+        try copy.load(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor.detach().copy()) }))
+        guard let bpe = try tokenizer ?? tokenizerFolder.map({ try CLIPTokenizer(folder: $0) }) else {
+            throw args.mistake("tokenizer", "the text model's CLIP BPE tokenizer (tokenizer(folder) or its folder)")
+        }
+        return try ShapesCLIP(side: side, pretrainedText: copy, tokenizer: bpe, seed: seed, tokenizerSource: tokenizerFolder)
+    default:
+        throw args.mistake("text", "a CLIPTextModel (load of a converted checkpoint) or its path")
     }
 }

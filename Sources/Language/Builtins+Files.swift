@@ -15,12 +15,15 @@ extension BuiltinDomain {
             return .object(table)
         },
         Builtin("h5read", "path, name: nil",
-                doc: "One dataset of an HDF5 file as a Float32 tensor, or with no name every dataset as a record of tensors.",
+                doc: "One dataset of an HDF5 file as a Float32 tensor, or with no name every dataset as a record of tensors (string datasets as lists of strings).",
                 example: "let x = h5read(\"inputs.h5\", name: \"sample\")") { args in
             let file = try HDF5File(path: try args.string("path"))
             if let name = try args.optionalString("name") { return .tensor(try file.readTensor(name)) }
             var record = Record()
-            for info in try file.datasets() { record[info.name] = .tensor(try file.readTensor(info.name)) }
+            for info in try file.datasets() {
+                // Lists of strings (captions, a tokenizer's vocabulary) come back as lists.
+                record[info.name] = info.type == .string ? .list(try file.readStrings(info.name).map { .string($0) }) : .tensor(try file.readTensor(info.name))
+            }
             return .record(record)
         },
         Builtin("h5write", "path, tensors",

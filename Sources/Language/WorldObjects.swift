@@ -38,6 +38,8 @@ extension PipelineCarrier {
         if adapters > 0, !(self is LoraTeacherObject) { text += ", LoRA on \(adapters) layer\(adapters == 1 ? "" : "s")" }
         let nasa = network.attentionLayers.filter { $0.layer.processor is NASAAttention }.count
         if nasa > 0 { text += ", NASA on \(nasa) layer\(nasa == 1 ? "" : "s")" }
+        // The world's own text towers go unsaid (every shipped teacher has one); a real CLIP's is named.
+        if encoder.pretrainedText { text += "; text: \(encoder.textDescription)" }
         return text
     }
 
@@ -358,7 +360,10 @@ final class EncoderObject: NetworkCarrier {
 
     var networkObject: ModelObject { ModelObject(module: encoder) }
     var typeName: String { "encoder" }
-    var summary: String { "encoder: ShapesCLIP \(countText(encoder.parameterCount)) params, \(encoder.side)×\(encoder.side), width \(encoder.width)" }
+    var summary: String {
+        "encoder: ShapesCLIP \(countText(encoder.parameterCount)) params, \(encoder.side)×\(encoder.side), width \(encoder.width)"
+            + (encoder.pretrainedText ? "; text: \(encoder.textDescription)" : "")
+    }
     var memberNames: [String] { ["network", "side", "width", "path", "encode_text", "encode_image", "features"] }
 
     func member(_ name: String) throws -> Value? {

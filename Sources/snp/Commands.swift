@@ -18,7 +18,7 @@ enum SnpCommand {
         ("convert", Entry(summary: "MODEL_DIR OUT.h5 | --to-diffusers IN.h5 OUT_DIR [--dtype float16]", run: convertCommand)),
         ("world", Entry(summary: "[--side 32] [--count 16] [--split train|test] [--grid OUT.png] [--out REAL.h5] — samples of the shapes world", run: worldCommand)),
         ("train-classifier", Entry(summary: "[--side 16] [--steps 1000] [--batch 64] [--data PATH] --out PATH.h5 — the removal-rate judge (a label classifier on your labelled data)", run: trainClassifierCommand)),
-        ("train-clip", Entry(summary: "[--side 16] [--steps 1000] [--attribute-weight 1] [--contrastive-only] --out PATH.h5 — the shapes world's contrastive encoder", run: trainCLIPCommand)),
+        ("train-clip", Entry(summary: "[--side 16] [--steps 1000] [--attribute-weight 1] [--contrastive-only] [--data PATH] [--text-encoder CLIP_TEXT.h5 [--tokenizer DIR]] --out PATH.h5 — the shapes world's (or your data's) contrastive encoder; --text-encoder: a real CLIP text tower, frozen", run: trainCLIPCommand)),
         ("train-teacher", Entry(summary: "--kind unet|pixart [--steps 4000] --out PATH.h5 — a multi-step teacher of the shapes world", run: trainTeacherCommand)),
         ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… | --data PATH [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
         ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--features CLIP_VISION.h5] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),

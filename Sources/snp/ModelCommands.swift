@@ -94,7 +94,7 @@ func compareCommand(_ words: [String]) throws -> Int32 {
     let only = args.value("name"), label = args.value("label")
     try args.finish(positionalCount: 2...2)
     let (a, b) = (try HDF5File(path: args.positional[0]), try HDF5File(path: args.positional[1]))
-    let names = try only.map { [$0] } ?? a.datasets().map(\.name).filter { try b.kind(of: $0) != nil }
+    let names = try only.map { [$0] } ?? a.datasets().filter(\.type.isNumeric).map(\.name).filter { try b.kind(of: $0) != nil }
     guard !names.isEmpty else { throw UsageError(message: "the two files share no dataset") }
     for name in names {
         let (x, y) = (try a.readTensor(name), try b.readTensor(name))

@@ -212,6 +212,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
     }
     print("\(trainer.teacher.architecture) teacher: \(trainer.teacher.network.parameterCount) parameters, side \(world.side), " +
           "\(steps) steps of \(options.batchSize), lr \(options.learningRate), EMA \(options.emaDecay)")
+    print("text encoder: \(trainer.teacher.encoder.textDescription)")
 
     Interruption.installHandler()
     defer { Interruption.removeHandler() }
@@ -244,7 +245,7 @@ func trainTeacherCommand(_ words: [String]) throws -> Int32 {
 /// Says how many of `data`'s words `encoder`'s tokenizer reads as unknown (they all condition
 /// alike), so a teacher is not trained on a text encoder blind to its captions without notice.
 func warnUnknownWords(_ data: any ImageTextDataset, _ encoder: ShapesCLIP) {
-    let unknown = Set(data.vocabulary).subtracting(encoder.tokenizer.words).sorted()
+    let unknown = Set(encoder.tokenizer.unknownWords(in: data.vocabulary)).sorted()
     if !unknown.isEmpty {
         print("warning: the text encoder does not know \(unknown.count) of the data's \(data.vocabulary.count) words (\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", …" : "")); they all read as <unk>")
     }
@@ -313,6 +314,7 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
     }
     guard kappa.isFinite, kappa >= 0, kappa <= 30 else { throw UsageError(message: "--kappa must be in [0, 30], got \(kappa)") }
     let teacher = try WorldTeacher.load(teacherPath)
+    print("text encoder: \(teacher.encoder.textDescription)")
     if dataArguments.path != nil {
         // The first 8 distinct held-out captions, one row each.
         let data = try dataArguments.dataset(side: teacher.side)
@@ -365,6 +367,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let features = try featuresPath.map { try CLIPImageFeatures.load(path: $0) }
     let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: given as? AttributeClassifier, labelJudge: labelJudge,
                                         features: features)
+    print("text encoder: \(pipeline.encoder.textDescription)")
     let featureSpace = features?.featureSpaceName ?? pipeline.encoderPath.map { "\(ShapesCLIP.architecture) (\($0))" } ?? ShapesCLIP.architecture
     let judge = evaluator.judge
     if judge == nil, labelJudge == nil {

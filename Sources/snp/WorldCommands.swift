@@ -51,13 +51,18 @@ struct WorldTrainingOptions {
     var data: DataArguments?
     /// Whether `--side` was given.
     let sideGiven: Bool
+    /// `--text-encoder PATH [--tokenizer DIR]` (train-clip): a pre-trained CLIPTextModel (converted
+    /// .h5 or transformers folder) and its CLIP BPE tokenizer folder, the text tower kept frozen.
+    var textEncoder: String?, tokenizer: String?
 
     init(_ words: [String], recipeOptions: Bool = false, dataOptions: Bool = false) throws {
         var args = try Arguments(words, valued: Set(["side", "steps", "batch", "seed", "out"])
-            .union(recipeOptions ? Set(["attribute-weight"]) : []).union(recipeOptions || dataOptions ? DataArguments.valued : []))
+            .union(recipeOptions ? Set(["attribute-weight", "text-encoder", "tokenizer"]) : []).union(recipeOptions || dataOptions ? DataArguments.valued : []))
         sideGiven = args.value("side") != nil
         if recipeOptions || dataOptions { data = try DataArguments(&args) }
         if recipeOptions {
+            (textEncoder, tokenizer) = (args.value("text-encoder"), args.value("tokenizer"))
+            if tokenizer != nil, textEncoder == nil { throw UsageError(message: "--tokenizer goes with --text-encoder PATH (a converted CLIPTextModel)") }
             if args.flag("contrastive-only") { recipe = .contrastiveOnly }
             if let w = try args.float("attribute-weight") {
                 guard w >= 0 else { throw UsageError(message: "--attribute-weight must be ≥ 0, got \(w)") }
@@ -73,6 +78,14 @@ struct WorldTrainingOptions {
         out = try args.required("out")
         try args.finish(positionalCount: 0...0)
         guard steps >= 1, batch >= 8 else { throw UsageError(message: "--steps must be ≥ 1 and --batch ≥ 8") }
+    }
+
+    /// The encoder on the `--text-encoder` tower (nil without one), its text side printed.
+    func encoder(side: Int) throws -> ShapesCLIP? {
+        guard let textEncoder else { return nil }
+        let clip = try ShapesCLIP.pretrained(side: side, textEncoder: textEncoder, tokenizer: tokenizer, seed: UInt64(seed))
+        print("text encoder: \(clip.textDescription)")
+        return clip
     }
 
     /// Runs `train` with progress on stderr (steps/s, ETA, loss), then prints the time and where
@@ -122,16 +135,18 @@ func trainClassifierCommand(_ words: [String]) throws -> Int32 {
     return ExitCode.ok
 }
 
-/// `snp train-clip [options] [--attribute-weight 1] [--contrastive-only]`: trains the shapes world's
-/// contrastive encoder (the teachers' text encoder; the image tower gives CLIP score and FD
-/// features) by `ShapesCLIPRecipe`, then reports zero-shot accuracy.
+/// `snp train-clip [options] [--attribute-weight 1] [--contrastive-only] [--text-encoder PATH
+/// [--tokenizer DIR]]`: trains the shapes world's contrastive encoder (the teachers' text encoder;
+/// the image tower gives CLIP score and FD features) by `ShapesCLIPRecipe`, then reports
+/// zero-shot accuracy. With `--text-encoder` the text tower is that pre-trained CLIPTextModel,
+/// frozen, over its CLIP BPE tokenizer.
 func trainCLIPCommand(_ words: [String]) throws -> Int32 {
     let o = try WorldTrainingOptions(words, recipeOptions: true)
     if let data = o.data, data.path != nil {
         // The user's own images: contrastive training on the training split, a vocabulary of its
         // captions' words; held-out image → caption retrieval instead of the world's zero-shot table.
         let set = try data.dataset(side: o.sideGiven ? o.side : nil)
-        let clip = try ShapesCLIP.fresh(for: set, seed: UInt64(o.seed))
+        let clip = try o.encoder(side: set.side) ?? ShapesCLIP.fresh(for: set, seed: UInt64(o.seed))
         try o.run({ try clip.train(data: set, steps: o.steps, batchSize: o.batch, recipe: .contrastiveOnly, seed: UInt64(o.seed), progress: $0) },
                   save: { try clip.save(to: o.out) })
         for split in DataSplit.allCases {
@@ -144,7 +159,7 @@ func trainCLIPCommand(_ words: [String]) throws -> Int32 {
         return ExitCode.ok
     }
     let world = try ShapesWorld(side: o.side, seed: UInt64(o.seed))
-    let clip = try ShapesCLIP(side: o.side, seed: UInt64(o.seed))
+    let clip = try o.encoder(side: o.side) ?? ShapesCLIP(side: o.side, seed: UInt64(o.seed))
     try o.run({ try clip.train(world: world, steps: o.steps, batchSize: o.batch, recipe: o.recipe, seed: UInt64(o.seed), progress: $0) },
               save: { try clip.save(to: o.out) })
     printAccuracyTable([("zero-shot, unseen training-split samples (2,000)", try clip.zeroShotAccuracy(world: world, count: 2000, split: .train)),

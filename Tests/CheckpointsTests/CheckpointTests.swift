@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    /// Lists of strings (a tokenizer's vocabulary, unicode and empty entries included) round-trip
+    /// beside the tensors and do not become tensors; a string list may not take a tensor's name.
+    @Test func stringListsRoundTrip() throws {
+        try withTemporaryFolder { folder throws in
+            var checkpoint = try Self.example()
+            let vocabulary = ["!", "a</w>", "é", "猫", "", "</w>"]
+            checkpoint.strings = ["tok.vocab": vocabulary, "tok.merges": ["a b", "c d</w>"]]
+            try checkpoint.save(folder + "/model.h5")
+            let loaded = try Checkpoint.load(folder + "/model.h5")
+            #expect(loaded.strings == checkpoint.strings)
+            #expect(loaded.tensors.names == checkpoint.tensors.names)
+            let weightsOnly = try Checkpoint.load(folder + "/model.h5", only: "conv_in.*")
+            #expect(weightsOnly.strings["tok.vocab"] == vocabulary)
+            checkpoint.strings = ["conv_in.bias": ["x"]]
+            #expect(throws: CheckpointError.self) { try checkpoint.save(folder + "/clash.h5") }
+            checkpoint.strings = ["a/b": ["x"]]
+            #expect(throws: CheckpointError.self) { try checkpoint.save(folder + "/slash.h5") }
+        }
+    }
+
     @Test func rootAttributesFollowTheFormat() throws {
         try withTemporaryFolder { folder throws in
             try Self.example().save(folder + "/model.h5")

@@ -221,7 +221,9 @@ func errorMessage(_ body: () throws -> Void) -> String {
         let data = try tinyData()
         #expect(data.vocabulary == ["un", "carré", "à", "gauche", "droite"])
         let encoder = try ShapesCLIP.fresh(for: data, seed: 2)
-        #expect(encoder.tokenizer.encode("un carré à droite")[1...4].allSatisfy { $0 != encoder.tokenizer.unknown })
+        let words = try #require(encoder.tokenizer as? WordTokenizer)
+        #expect(words.encode("un carré à droite")[1...4].allSatisfy { $0 != words.unknown })
+        #expect(encoder.tokenizer.unknownWords(in: data.vocabulary).isEmpty && encoder.tokenizer.kind == "word")
         let losses = try encoder.train(data: data, steps: 30, batchSize: 8, learningRate: 3e-3)
         #expect(losses.suffix(5).reduce(0, +) < losses.prefix(5).reduce(0, +), "contrastive loss did not fall: \(losses)")
         // Two captions, told apart from the images: retrieval on the held-out half beats chance (50 %).

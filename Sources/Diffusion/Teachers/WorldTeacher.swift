@@ -105,7 +105,7 @@ public final class WorldTeacher {
 
     // MARK: Conditioning
 
-    /// Text-encoder states [B, 16, width] of captions (the empty caption is the unconditional
+    /// Text-encoder states [B, maxLength, width] of captions (the empty caption is the unconditional
     /// branch), computed without gradient and cached per caption.
     public func context(_ captions: [String]) throws -> Tensor {
         guard !captions.isEmpty else { throw DiffusionError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
@@ -223,15 +223,20 @@ public final class WorldTeacher {
     }
 
     /// Saves `checkpoint` (made by `checkpoint(pipeline:)`, perhaps with training state) with the
-    /// encoder embedded (its tensors under `_snoopi_text_encoder.`, its side and width in the
-    /// config) and, for the record, the file it came from (relative to `path`'s folder).
+    /// encoder embedded (its tensors under `_snoopi_text_encoder.`, its config — side, width,
+    /// tokenizer kind, text tower — under `_snoopi_text_encoder_*` keys, a CLIP BPE tokenizer's
+    /// vocabulary and merges as `_snoopi_text_encoder.tokenizer.*` string datasets) and, for the
+    /// record, the file it came from (relative to `path`'s folder).
     public func save(_ checkpoint: Checkpoint, to path: String) throws {
         var checkpoint = checkpoint
         var config = try checkpoint.configDictionary()
         config["_snoopi_text_encoder"] = encoderPath.map { Self.relativePath($0, from: (path as NSString).deletingLastPathComponent) } ?? ""
+        for key in config.keys where key.hasPrefix("_snoopi_text_encoder_") { config[key] = nil }
         for (key, value) in encoder.configValues { config["_snoopi_text_encoder_" + key] = value }
         checkpoint.config = ModelConfig(architecture: architecture, values: config).json
         checkpoint.tensors = try NamedTensors(Array(Self.networkTensors(of: checkpoint)) + encoder.stateDict().map { (Self.embeddedEncoderPrefix + $0.name, $0.tensor) })
+        checkpoint.strings = checkpoint.strings.filter { !$0.key.hasPrefix(Self.embeddedEncoderPrefix) }
+        for (name, list) in encoder.tokenizerStrings { checkpoint.strings[Self.embeddedEncoderPrefix + name] = list }
         try checkpoint.save(path)
     }
 
@@ -262,7 +267,9 @@ public final class WorldTeacher {
             guard values["side"] is Int, values["width"] is Int else {
                 throw DiffusionError.invalidArgument(name: path, reason: "holds a text encoder but no _snoopi_text_encoder_side/_width in its config")
             }
-            encoder = try ShapesCLIP.make(configValues: values, name: path)
+            let strings = Dictionary(uniqueKeysWithValues: checkpoint.strings.filter { $0.key.hasPrefix(embeddedEncoderPrefix) }
+                .map { (String($0.key.dropFirst(embeddedEncoderPrefix.count)), $0.value) })
+            encoder = try ShapesCLIP.make(configValues: values, strings: strings, name: path)
             try encoder.load(Dictionary(uniqueKeysWithValues: embedded.map { (String($0.name.dropFirst(embeddedEncoderPrefix.count)), $0.tensor) }))
             encoder.eval()
             checkpoint.tensors = try networkTensors(of: checkpoint)

@@ -110,6 +110,7 @@ extension ShapesCLIP {
         guard recipe.attributeWeight >= 0, recipe.attributeWeight.isFinite else {
             throw DiffusionError.invalidArgument(name: "ShapesCLIP recipe", reason: "attribute weight must be ≥ 0, got \(recipe.attributeWeight)")
         }
+        if pretrainedText { try text.freeze() }
         let maxScale = Float(Foundation.log(Double(100)))
         let heads = try ShapesCLIPAttributeHeads(self, seed: seed)
         let trained: Module = recipe.attributeWeight > 0 ? heads : self
@@ -148,7 +149,8 @@ extension ShapesCLIP {
 }
 
 extension ShapesCLIP {
-    /// Trains both towers on `data`'s training split. The shapes world trains by `recipe` (its
+    /// Trains both towers on `data`'s training split (a pre-trained text tower stays frozen: its
+    /// projection, the image tower and the temperature learn). The shapes world trains by `recipe` (its
     /// grayscale pairs and attribute heads read the world's attributes); any other dataset by
     /// CLIP's contrastive loss alone, whatever `recipe` says (a user's captions name no attributes
     /// the heads could learn).
@@ -160,10 +162,12 @@ extension ShapesCLIP {
             return try train(world: world, steps: steps, batchSize: batchSize, learningRate: learningRate, recipe: recipe, seed: seed, progress: progress)
         }
         try data.requireSide(side, for: "ShapesCLIP")
-        let unknown = Set(data.vocabulary).subtracting(tokenizer.words)
+        let unknown = Set(tokenizer.unknownWords(in: data.vocabulary))
         guard unknown.isEmpty else {
             throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "its tokenizer does not know \(unknown.count) word(s) of \(data.name) (e.g. \"\(unknown.sorted().first!)\"): make it with the dataset's vocabulary")
         }
+        // A pre-trained text tower stays as it is: only the projection, image tower and temperature learn.
+        if pretrainedText { try text.freeze() }
         let maxScale = Float(Foundation.log(Double(100)))
         defer { eval() }
         return try trainWithAdamW(steps: steps, learningRate: learningRate, clipNorm: 1, loss: { step in

@@ -129,6 +129,9 @@ public final class CLIPTextModel: Module {
 
     public override var typeName: String { Self.architecture }
 
+    /// num_hidden_layers.
+    public var layerCount: Int { layers.items.count }
+
     /// A checkpoint name in this model's naming: transformers before 5 (and so most Stable
     /// Diffusion folders) prefix every key with `text_model.`; returns nil for the
     /// `position_ids` buffer some of them carry, which is not a parameter.

@@ -10,8 +10,12 @@ import Foundation
 /// characters; transformers 5 no longer does, and neither do we.
 public final class CLIPTokenizer {
     public let vocabulary: [String: Int]
+    /// The merges by rank (duplicates dropped): with `vocabulary`, everything that rebuilds it.
+    public let merges: [(String, String)]
     let ranks: [Pair: Int]
     public let bos: Int, eos: Int
+    /// The length `paddedIDs` gives (a text encoder's; `encode` takes its own, 77 by default).
+    public let maxLength: Int
     /// The id used for padding (CLIP's end-of-text by default, as SD 1.x's tokenizer).
     public var pad: Int
     private var cache: [String: [String]] = [:]
@@ -29,18 +33,23 @@ public final class CLIPTokenizer {
         }
     }
 
-    public init(vocabulary: [String: Int], merges: [(String, String)]) throws {
+    public init(vocabulary: [String: Int], merges: [(String, String)], maxLength: Int = 77) throws {
         self.vocabulary = vocabulary
-        var r: [Pair: Int] = [:]
-        for (i, m) in merges.enumerated() where r[Pair(a: m.0, b: m.1)] == nil { r[Pair(a: m.0, b: m.1)] = i }
+        var r: [Pair: Int] = [:], kept: [(String, String)] = []
+        for (i, m) in merges.enumerated() where r[Pair(a: m.0, b: m.1)] == nil {
+            r[Pair(a: m.0, b: m.1)] = i
+            kept.append(m)
+        }
         ranks = r
+        self.merges = kept
+        self.maxLength = maxLength
         guard let bos = vocabulary["<|startoftext|>"] else { throw TokenizerError.missingToken("<|startoftext|>") }
         guard let eos = vocabulary["<|endoftext|>"] else { throw TokenizerError.missingToken("<|endoftext|>") }
         (self.bos, self.eos, self.pad) = (bos, eos, eos)
     }
 
     /// Reads `vocab.json` and `merges.txt` (first line a `#version` header) from a folder.
-    public convenience init(folder: String) throws {
+    public convenience init(folder: String, maxLength: Int = 77) throws {
         let vocabPath = (folder as NSString).appendingPathComponent("vocab.json")
         let mergesPath = (folder as NSString).appendingPathComponent("merges.txt")
         guard let data = FileManager.default.contents(atPath: vocabPath),
@@ -58,7 +67,24 @@ public final class CLIPTokenizer {
             }
         FileAccessLog.read(vocabPath)
         FileAccessLog.read(mergesPath)
-        try self.init(vocabulary: dict, merges: merges)
+        try self.init(vocabulary: dict, merges: merges, maxLength: maxLength)
+    }
+
+    /// This tokenizer giving `maxLength` ids from `paddedIDs` (same vocabulary, merges and pad).
+    public func withMaxLength(_ maxLength: Int) throws -> CLIPTokenizer {
+        let copy = try CLIPTokenizer(vocabulary: vocabulary, merges: merges, maxLength: maxLength)
+        copy.pad = pad
+        return copy
+    }
+
+    /// The tokens in id order when the ids are exactly 0..<count (as every CLIP vocab.json's), else nil.
+    public var tokensByID: [String]? {
+        var list = [String?](repeating: nil, count: vocabulary.count)
+        for (token, id) in vocabulary {
+            guard id >= 0, id < list.count, list[id] == nil else { return nil }
+            list[id] = token
+        }
+        return list.compactMap { $0 }
     }
 
     /// Ids with start and end tokens, truncated to `maxLength` (keeping the end token) and, when
