@@ -34,6 +34,16 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         projection_dim 24), batch 3. transformers' output of this
                         class has no pooler_output; outputs.h5 holds the one of
                         its inner vision_model (what image_embeds projects).
+  clip_text_proj/       transformers CLIPTextModelWithProjection (gelu, eos_token_id
+                        999, projection_dim 16), batch 3; outputs last_hidden_state,
+                        pooler_output (of its inner text_model) and text_embeds.
+  clip_model/           transformers CLIPModel (text: the tokenizer fixture's ids, 16
+                        positions, quick_gelu; vision: 16x16 RGB, 4x4 patches, gelu;
+                        projection_dim 12): outputs text_embeds, image_embeds (both
+                        L2-normalised, as CLIPModel returns them), logits_per_image,
+                        logits_per_text; and clip_score.json, a CLIP score computed by
+                        transformers (images in [-1, 1] preprocessed as Snoopi's
+                        CLIPImageFeatures: torch bicubic + OpenAI mean/std).
   tokenizer/            a tiny CLIP-format BPE vocabulary (vocab.json, merges.txt)
                         learned by this script from a built-in corpus, and
                         cases.json: ids that transformers' CLIPTokenizer gives for
@@ -154,8 +164,8 @@ import torch
 
 import safetensors
 import transformers
-from transformers import (CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig, CLIPVisionModel,
-                          CLIPVisionModelWithProjection)
+from transformers import (CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection,
+                          CLIPTokenizer, CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection)
 
 try:  # only the UNet / PixArt fixtures need diffusers
     import diffusers
@@ -655,6 +665,162 @@ def make_clip_vision_fixture(folder: Path, cls, config: dict, seed: int, batch: 
 
 
 # --------------------------------------------------------------------------
+# CLIPTextModelWithProjection / CLIPModel fixtures (+ a CLIP score)
+# --------------------------------------------------------------------------
+
+CLIP_TEXT_PROJ = dict(
+    vocab_size=500, hidden_size=32, intermediate_size=40, num_hidden_layers=2,
+    num_attention_heads=4, max_position_embeddings=20, hidden_act="gelu",
+    eos_token_id=499, bos_token_id=498, pad_token_id=0, projection_dim=16,
+)
+
+# The text tower reads the tokenizer fixture's ids (914 tokens: bos 912, eos 913), so
+# vocab_size is larger than that; max_position_embeddings 16 makes long prompts truncate.
+CLIP_MODEL_TEXT = dict(
+    vocab_size=920, hidden_size=16, intermediate_size=37, num_hidden_layers=2,
+    num_attention_heads=2, max_position_embeddings=16, hidden_act="quick_gelu",
+    eos_token_id=913, bos_token_id=912, pad_token_id=913,
+)
+CLIP_MODEL_VISION = dict(
+    hidden_size=24, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2,
+    num_channels=3, image_size=16, patch_size=4, hidden_act="gelu",
+)
+CLIP_MODEL = dict(projection_dim=12, logit_scale_init_value=2.6592)
+
+CLIP_MODEL_PROMPTS = [
+    "a small red circle on a white background",
+    "a photo of a shape",
+    "a large blue square on a black background",
+    # longer than 16 tokens: truncated to max_position_embeddings, the end token kept
+    "a drawing of a green triangle next to a yellow star and two small circles and three large squares",
+]
+
+# CLIPImageFeatures' preprocessing (OpenAI CLIP's CLIPImageProcessor mean / std).
+OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
+OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def clip_preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], torch bicubic (align_corners=False, no antialias), OpenAI mean/std."""
+    x = (images + 1) / 2
+    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bicubic", align_corners=False)
+    mean = torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(OPENAI_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def make_clip_text_proj_fixture(folder: Path, seed: int):
+    fresh_dir(folder)
+    torch.manual_seed(seed)
+    model = CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_TEXT_PROJ))
+    perturb_(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(folder), safe_serialization=True)
+    reloaded = CLIPTextModelWithProjection.from_pretrained(str(folder), dtype=torch.float32).eval()
+    # As clip_gelu_inputs, in a 500-token vocabulary: EOS 499 at 5 (pad 0), 12 (pad 499), 19 (no pad).
+    g = torch.Generator().manual_seed(seed + 2)
+    ids = torch.zeros(3, 20, dtype=torch.int64)
+    pool_pos = [5, 12, 19]
+    for row, (eos, pad) in enumerate([(5, 0), (12, 499), (19, None)]):
+        ids[row, 0] = 498
+        ids[row, 1:eos] = torch.randint(3, 498, (eos - 1,), generator=g)
+        ids[row, eos] = 499
+        if pad is not None:
+            ids[row, eos + 1:] = pad
+    with torch.no_grad():
+        out = reloaded(input_ids=ids)
+        inner = reloaded.text_model(input_ids=ids)
+        mem = model(input_ids=ids)
+    assert torch.equal(out.text_embeds, mem.text_embeds)
+    assert torch.equal(out.text_embeds, reloaded.text_projection(inner.pooler_output))
+    for b, pos in enumerate(pool_pos):
+        assert torch.equal(inner.pooler_output[b], out.last_hidden_state[b, pos])
+    outs = {"last_hidden_state": out.last_hidden_state, "pooler_output": inner.pooler_output,
+            "text_embeds": out.text_embeds}
+    for name, value in outs.items():
+        check_output(f"{folder.name} {name}", value)
+    write_h5(folder / "inputs.h5", {"input_ids": ids})
+    write_h5(folder / "outputs.h5", outs)
+    size_bytes = folder_size(folder)
+    assert size_bytes < 200 * 1024, f"{folder.name}: {size_bytes} bytes, over 200 KB"
+    return reloaded, {"input_ids": ids}, outs, pool_pos
+
+
+def make_clip_model_fixture(folder: Path, seed: int, tokenizer_folder: Path):
+    """CLIPModel parity (input_ids from the tokenizer fixture, pixel_values) and a CLIP score.
+
+    clip_score.json / clip_score.h5: images [4, 3, 20, 20] in [-1, 1] (another size than the tower's 16),
+    preprocessed as CLIPImageFeatures does; prompts tokenized by transformers' CLIPTokenizer
+    (the tokenizer fixture) with truncation=True, max_length = max_position_embeddings (16),
+    padding=True (attention mask passed); image_embeds / text_embeds from get_image_features /
+    get_text_features (projected, not normalised); cosines [image, prompt];
+    clip_score = mean_i 100 * max(cos(image_i, prompt_i), 0) (torchmetrics' CLIPScore).
+    """
+    fresh_dir(folder)
+    torch.manual_seed(seed)
+    config = CLIPConfig(text_config=CLIP_MODEL_TEXT, vision_config=CLIP_MODEL_VISION, **CLIP_MODEL)
+    model = CLIPModel(config)
+    perturb_(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(folder), safe_serialization=True)
+    reloaded = CLIPModel.from_pretrained(str(folder), dtype=torch.float32).eval()
+    tok = CLIPTokenizer.from_pretrained(str(tokenizer_folder))
+    max_len = CLIP_MODEL_TEXT["max_position_embeddings"]
+
+    # Parity: three prompts padded to max_length with the end token, two random images.
+    enc = tok(CLIP_MODEL_PROMPTS[:3], truncation=True, max_length=max_len, padding="max_length", return_tensors="pt")
+    input_ids = enc["input_ids"].to(torch.int64)
+    g = torch.Generator().manual_seed(seed + 2)
+    pixel_values = randn(g, 2, 3, CLIP_MODEL_VISION["image_size"], CLIP_MODEL_VISION["image_size"])
+    with torch.no_grad():
+        out = reloaded(input_ids=input_ids, pixel_values=pixel_values)
+        mem = model(input_ids=input_ids, pixel_values=pixel_values)
+    assert torch.equal(out.logits_per_image, mem.logits_per_image)
+    assert torch.allclose(out.logits_per_text, out.logits_per_image.t())
+    outs = {"text_embeds": out.text_embeds, "image_embeds": out.image_embeds,
+            "logits_per_image": out.logits_per_image, "logits_per_text": out.logits_per_text}
+    for name, value in outs.items():
+        check_output(f"{folder.name} {name}", value)
+    write_h5(folder / "inputs.h5", {"input_ids": input_ids, "pixel_values": pixel_values})
+    write_h5(folder / "outputs.h5", outs)
+
+    # The CLIP score of four fixed images against four prompts (image i with prompt i).
+    g = torch.Generator().manual_seed(seed + 3)
+    images = (torch.rand(4, 3, 20, 20, generator=g) * 2 - 1).float()
+    pixels = clip_preprocess(images, CLIP_MODEL_VISION["image_size"])
+    enc = tok(CLIP_MODEL_PROMPTS, truncation=True, max_length=max_len, padding=True, return_tensors="pt")
+    ids = [tok(p, truncation=True, max_length=max_len)["input_ids"] for p in CLIP_MODEL_PROMPTS]
+    assert len(ids[-1]) == max_len and ids[-1][-1] == tok.eos_token_id, "the long prompt must be truncated"
+    with torch.no_grad():
+        image_embeds = reloaded.get_image_features(pixel_values=pixels)
+        text_embeds = reloaded.get_text_features(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        image_embeds = getattr(image_embeds, "pooler_output", image_embeds)
+        text_embeds = getattr(text_embeds, "pooler_output", text_embeds)
+    a = image_embeds / image_embeds.norm(dim=-1, keepdim=True)
+    b = text_embeds / text_embeds.norm(dim=-1, keepdim=True)
+    cosines = a @ b.t()
+    paired = torch.diagonal(cosines)
+    score = (100 * paired.clamp(min=0)).mean().item()
+    write_h5(folder / "clip_score.h5", {"images": images, "pixel_values": pixels, "image_embeds": image_embeds,
+                                        "text_embeds": text_embeds, "cosines": cosines})
+    with open(folder / "clip_score.json", "w", encoding="utf-8") as f:
+        json.dump({
+            "note": "clip_score.h5: images [4,3,20,20] in [-1,1] -> (x+1)/2 -> torch bicubic (align_corners=False) "
+                    "to 16 -> OpenAI mean/std = pixel_values; image_embeds / text_embeds projected, not normalised; "
+                    "cosines [image, prompt]. Prompts tokenized by CLIPTokenizer (Fixtures/tokenizer) with "
+                    "truncation=True, max_length=16; clip_score = mean_i 100*max(cos(image_i, prompt_i), 0)",
+            "tokenizer": "../tokenizer",
+            "max_length": max_len,
+            "prompts": CLIP_MODEL_PROMPTS, "input_ids": ids,
+            "paired_cosines": paired.tolist(), "clip_score": score,
+        }, f, indent=1)
+    size_bytes = folder_size(folder)
+    assert size_bytes < 200 * 1024, f"{folder.name}: {size_bytes} bytes, over 200 KB"
+    return reloaded, {"input_ids": input_ids, "pixel_values": pixel_values}, outs, {
+        "clip_score": score, "paired_cosines": paired.tolist()}
+
+
+# --------------------------------------------------------------------------
 # Tokenizer fixture
 # --------------------------------------------------------------------------
 
@@ -1026,8 +1192,8 @@ def make_h5py_types(folder: Path):
 
 # Every fixture `--only` can name, in the order a full run makes them.
 ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "clip_quick_gelu",
-                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "unet_unseen", "pixart_unseen",
-                "h5py_types"]
+                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model", "unet_unseen",
+                "pixart_unseen", "h5py_types"]
 DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
                       "pixart_unseen"}
 
@@ -1224,6 +1390,29 @@ def main():
         manifest["fixtures"]["tokenizer"] = {"folder": "tokenizer", "class": "CLIPTokenizer",
                                              "library": "transformers",
                                              "files": ["cases.json", "merges.txt", "vocab.json"], **tok_info}
+
+    # clip_text_proj
+    if want("clip_text_proj"):
+        folder = fixtures / "clip_text_proj"
+        model, ins, outs, pool_pos = make_clip_text_proj_fixture(folder, 12000)
+        manifest["fixtures"]["clip_text_proj"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "pooling": "index = first position where input_ids == eos_token_id",
+             "pooled_positions": pool_pos, "state_dict_prefix": "text_model. (+ text_projection.weight)",
+             "note": "pooler_output is model.text_model(...).pooler_output: the class's own output has none",
+             "attn_implementation": model.config._attn_implementation})
+
+    # clip_model (needs the tokenizer fixture's vocab.json / merges.txt)
+    if want("clip_model"):
+        folder = fixtures / "clip_model"
+        model, ins, outs, extra = make_clip_model_fixture(folder, 13000, fixtures / "tokenizer")
+        manifest["fixtures"]["clip_model"] = record(
+            folder, model, ins, outs,
+            {"weights_dtype": "float32", "clip_score": extra,
+             "note": "input_ids: the tokenizer fixture's ids of three prompts, padded to 16 with <|endoftext|>; "
+                     "text_embeds / image_embeds are CLIPModel's output (L2-normalised); clip_score.json: a CLIP "
+                     "score of 4 images [-1,1] 20x20 against 4 prompts (one truncated), see make_clip_model_fixture",
+             "attn_implementation": model.config._attn_implementation})
 
     # 10. unseen (not used by tests)
     if want("unet_unseen") or want("pixart_unseen"):

@@ -130,7 +130,7 @@ extension Arguments {
     /// teacher or student (its encoder) or a ShapesCLIP checkpoint path; nil: the shipped encoder
     /// for `side`.
     func featureSpace(_ p: String, side: Int) throws -> any ImageFeatureSpace {
-        let expected = "a CLIP image tower (a CLIPVisionModel or CLIPVisionModelWithProjection from load, or its checkpoint path), an encoder, a teacher or a student (or a ShapesCLIP checkpoint path)"
+        let expected = "a CLIP image tower (a CLIPVisionModel, CLIPVisionModelWithProjection or CLIPModel from load, or its checkpoint path), an encoder, a teacher or a student (or a ShapesCLIP checkpoint path)"
         switch self[p] {
         case .string(let path):
             let (space, architecture) = try WorldResources.featureSpace(at: path)
@@ -146,6 +146,54 @@ extension Arguments {
         case .null, .object(is EncoderObject), .object(is any PipelineCarrier): return try encoder(p, side: side)
         default: throw mistake(p, expected)
         }
+    }
+
+    /// A real CLIP for the CLIP score when `p` names one: a CLIPModel (from `load`, or its checkpoint
+    /// path) with its tokenizer — the `tp` argument (a tokenizer or a folder with vocab.json and
+    /// merges.txt), else the one beside the checkpoint or in its tokenizer/ subfolder. nil when `p`
+    /// is nil, an encoder, a teacher or student, or a ShapesCLIP path (their encoder measures it);
+    /// a CLIP image tower (no text tower) or any other model is an error naming what is missing —
+    /// unless `otherwiseNil` (for `features:`, where a tower measures FD alone): then nil too.
+    func clipScorer(_ p: String, tokenizer tp: String, otherwiseNil: Bool = false) throws -> CLIPScorer? {
+        let given: (tokenizer: CLIPTokenizer?, folder: String)?
+        switch self[tp] {
+        case .null: given = nil
+        case .string(let folder): given = (nil, folder)
+        case .object(let t as TokenizerObject):
+            guard case .clip(let tokenizer, let source) = t.kind else { throw mistake(tp, "a CLIP tokenizer (tokenizer(FOLDER)) or a folder with vocab.json and merges.txt, not the shapes world's word tokenizer") }
+            given = (tokenizer, source)
+        default: throw mistake(tp, "a CLIP tokenizer (tokenizer(FOLDER)) or a folder with vocab.json and merges.txt")
+        }
+        let model: CLIPModel, source: String?
+        switch self[p] {
+        case .string(let path):
+            let (m, architecture) = try WorldResources.clipModel(at: path)
+            if architecture == ShapesCLIP.architecture { return nil }
+            guard let m else {
+                if otherwiseNil { return nil }
+                throw RuntimeError("\(name)(): \(p): \(CLIPScorer.notAModel(architecture, source: path))", parameter: p)
+            }
+            (model, source) = (m, path)
+        case .object(let o as ModelObject):
+            guard let m = o.module as? CLIPModel else {
+                if otherwiseNil { return nil }
+                let what = o.loaded?.architecture ?? o.module.typeName
+                let tower = o.module is CLIPVisionModel || o.module is CLIPVisionModelWithProjection
+                throw RuntimeError("\(name)(): \(p): a \(what)" + (tower ? " is a CLIP image tower without a text tower: " : " has no CLIP text and image towers: ")
+                                   + "a CLIP score needs a CLIPModel (load of a transformers CLIPModel folder converted with `snp convert`) or an encoder, a teacher or a student", parameter: p)
+            }
+            (model, source) = (m, o.source)
+        default: return nil
+        }
+        let folder: String
+        if let given { folder = given.folder } else {
+            guard let source, let found = CLIPScorer.tokenizerFolder(beside: source) else {
+                let reason = source.map { "\(CLIPScorer.missingTokenizer($0))" } ?? "CLIP score: this CLIPModel was not loaded from a file, so no tokenizer is found beside it"
+                throw RuntimeError("\(name)(): \(reason); give \(tp): a folder with vocab.json and merges.txt, or tokenizer(FOLDER)", parameter: tp)
+            }
+            folder = found
+        }
+        return try WorldResources.scorer(model, source: source, tokenizer: given?.tokenizer, tokenizerFolder: folder)
     }
 
     /// The attribute classifier: a classifier value or a checkpoint path; nil: the shipped

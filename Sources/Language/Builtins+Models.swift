@@ -15,10 +15,10 @@ extension BuiltinDomain {
                 let checkpoint = try Checkpoint.load(path, loadTraining: false)
                 if let value = try worldValue(checkpoint, path: path) { return value }
                 let loaded = try LoadedModel.load(checkpoint)
-                return .object(ModelObject(module: loaded.module, loaded: loaded))
+                return .object(ModelObject(module: loaded.module, loaded: loaded, source: path))
             }
             let loaded = try LoadedModel.load(path: path, only: only)
-            return .object(ModelObject(module: loaded.module, loaded: loaded))
+            return .object(ModelObject(module: loaded.module, loaded: loaded, source: path))
         },
         networkBuilder("unet", UNet2DConditionModel.architecture,
                        example: "let net = unet({block_out_channels: [32, 64], down_block_types: [\"DownBlock2D\", \"CrossAttnDownBlock2D\"], up_block_types: [\"CrossAttnUpBlock2D\", \"UpBlock2D\"], layers_per_block: 1, cross_attention_dim: 64, attention_head_dim: 8, norm_num_groups: 8, sample_size: 16, in_channels: 3, out_channels: 3})"),

@@ -15,8 +15,8 @@ extension BuiltinDomain {
             WorldPrompts.note(world)
             return .object(WorldObject(world))
         },
-        Builtin("evaluate", "model, images, prompts: nil, data: nil, classifier: nil, features: nil",
-                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `features`: another space for FD and precision/recall — a real CLIP image tower (`load` of a CLIPVisionModel or CLIPVisionModelWithProjection converted with `snp convert`, or its path: pooler_output or image_embeds after CLIP's preprocessing, the images resized by bicubic interpolation to the tower's side) or another encoder; the CLIP score stays in `model`'s encoder (a real CLIP's text tower is not wired). `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one), label_acc (on a dataset with labels and a label `classifier` from `train_classifier(data)`: the share of images showing the labels of the dataset's images with their caption; nan otherwise)}.",
+        Builtin("evaluate", "model, images, prompts: nil, data: nil, classifier: nil, features: nil, tokenizer: nil",
+                doc: "FD, CLIP score, precision and recall (k = 3) of generated `images` [N, 3, S, S] (N ≥ 8) against N held-out real images of the world (or of `data`, a dataset: its held-out images), in the feature space of `model`'s encoder (a teacher, student or encoder), as the training runs evaluate. `features`: another space for FD and precision/recall — a real CLIP image tower (`load` of a CLIPVisionModel or CLIPVisionModelWithProjection converted with `snp convert`, or its path: pooler_output or image_embeds after CLIP's preprocessing, the images resized by bicubic interpolation to the tower's side) or another encoder; the CLIP score stays in `model`'s encoder — unless `features` is a whole CLIPModel (`load` of a transformers CLIPModel converted with `snp convert`, or its path): then FD and precision/recall are in its image_embeds and the CLIP score is measured with it too (its text_embeds; `tokenizer`: its CLIP tokenizer, a folder with vocab.json and merges.txt or `tokenizer(FOLDER)`, when none is beside the checkpoint or in its tokenizer/ subfolder). `prompts` are what the images were generated for (one, or N) for the CLIP score and prompt accuracy; nil: the real images' captions, `world.eval_prompts(N)` (or `data.eval_prompts(N)`) — generate one image per caption for comparable numbers. Returns {fd, clip_score, precision, recall, hf (mean |Laplacian|, per-pixel static), prompt_acc (all named attributes right, read by the shipped attribute classifier; nan without one), label_acc (on a dataset with labels and a label `classifier` from `train_classifier(data)`: the share of images showing the labels of the dataset's images with their caption; nan otherwise)}.",
                 example: "let world = shapes()\nlet prompts = world.eval_prompts(64)\nevaluate(student, generate(student, prompts, method: \"none\"), prompts: prompts)") { args in
             let images = try args.images("images")
             let n = images.shape[0]
@@ -26,16 +26,21 @@ extension BuiltinDomain {
                 throw RuntimeError("evaluate(): the encoder sees \(encoder.side)×\(encoder.side) pictures, got \(images.shape[2])×\(images.shape[3])", parameter: "images")
             }
             let prompts = try args.optionalPrompts("prompts", count: n)
-            let features = args.isNil("features") ? nil : try args.featureSpace("features", side: images.shape[2])
+            let scorer = try args.clipScorer("features", tokenizer: "tokenizer", otherwiseNil: true)
+            if scorer == nil && !args.isNil("tokenizer") {
+                throw RuntimeError("evaluate(): tokenizer is the tokenizer of a CLIPModel given as features (for its CLIP score); features is none", parameter: "tokenizer")
+            }
+            let features: (any ImageFeatureSpace)? = try scorer?.imageSpace ?? (args.isNil("features") ? nil : args.featureSpace("features", side: images.shape[2]))
             let metrics: [String: Double]
             if case .null = args["data"] {
                 metrics = try WorldResources.serialized {
-                    try WorldResources.evaluator(encoder, count: n, features: features).evaluate(images, prompts: prompts)
+                    try WorldResources.evaluator(encoder, count: n, features: features, clipScorer: scorer).evaluate(images, prompts: prompts)
                 }
             } else {
                 let labelJudge: LabelClassifier?
                 if case .null = args["classifier"] { labelJudge = nil } else { labelJudge = try args.labelClassifier("classifier") }
-                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n, labelJudge: labelJudge, features: features)
+                metrics = try SampleEvaluator(encoder: encoder, data: args.imageData("data"), count: n, labelJudge: labelJudge, features: features,
+                                              clipScorer: scorer)
                     .evaluate(images, prompts: prompts)
             }
             return .record(Record(["fd", "clip_score", "precision", "recall", "hf", "prompt_acc", "label_acc"].map { ($0, .number(metrics[$0] ?? .nan)) }))
@@ -57,7 +62,7 @@ extension BuiltinDomain {
             .number(try meanAbsoluteLaplacian(try args.images("images")))
         },
         Builtin("fd", "images_a, images_b, encoder: nil",
-                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5; or a real CLIP image tower: `load` of a CLIPVisionModel / CLIPVisionModelWithProjection checkpoint converted with `snp convert`, or its path — pooler_output / image_embeds of the pictures mapped to [0, 1], resized bicubically to the tower's side as torch's `interpolate` does, normalised by OpenAI CLIP's mean and std; a grey tower reads the mean of R, G and B); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
+                doc: "The Fréchet distance between two sets of pictures ([N, 3, S, S], N ≥ 2 each) in the image-feature space of `encoder` (a teacher, student or encoder; nil: the shipped shapes-clip-SIDE-attr.h5, else shapes-clip-SIDE.h5; or a real CLIP image tower: `load` of a CLIPVisionModel / CLIPVisionModelWithProjection / CLIPModel checkpoint converted with `snp convert`, or its path — pooler_output / image_embeds of the pictures mapped to [0, 1], resized bicubically to the tower's side as torch's `interpolate` does, normalised by OpenAI CLIP's mean and std; a grey tower reads the mean of R, G and B); feature matrices [N, D] are used as they are. ‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½), as pytorch-fid computes it.",
                 example: "fd(world.sample(64).images, world.sample(64, seed: 1).images)") { args in
             let a = try features(args, "images_a"), b = try features(args, "images_b")
             return .number(try frechetDistance(a, b))
@@ -69,11 +74,17 @@ extension BuiltinDomain {
             let (precision, recall) = try precisionRecall(real: try features(args, "real"), fake: try features(args, "fake"), k: k)
             return .record(Record([("precision", .number(precision)), ("recall", .number(recall))]))
         },
-        Builtin("clip_score", "images, prompts, encoder: nil",
-                doc: "CLIPScore: the mean over images of 100 · max(cos(image, prompt), 0) with the world's contrastive encoder (`encoder`: a teacher, student or encoder; nil: the shipped one). `prompts`: one for all images or one per image.",
+        Builtin("clip_score", "images, prompts, encoder: nil, tokenizer: nil",
+                doc: "CLIPScore: the mean over images of 100 · max(cos(image, prompt), 0) with the world's contrastive encoder (`encoder`: a teacher, student or encoder; nil: the shipped one) or a real CLIP: `encoder` a CLIPModel (`load` of a transformers CLIPModel folder converted with `snp convert`, or its path) — image_embeds of the pictures preprocessed as for `fd`'s CLIP towers, text_embeds of the prompts tokenized by its CLIP BPE tokenizer (cut to its max_position_embeddings keeping the end token, as transformers' truncation=True), as torchmetrics' CLIPScore. `tokenizer`: that tokenizer (a folder with vocab.json and merges.txt, or `tokenizer(FOLDER)`) when none is beside the checkpoint or in its tokenizer/ subfolder. A CLIP image tower alone (no text tower) is refused. `prompts`: one for all images or one per image.",
                 example: "clip_score(imgs, \"a red circle\", encoder: teacher)") { args in
             let images = try args.images("images")
             let prompts = try args.prompts("prompts", count: images.shape[0])
+            if let scorer = try args.clipScorer("encoder", tokenizer: "tokenizer") {
+                return .number(try WorldResources.serialized { try scorer.score(images, prompts: prompts) })
+            }
+            if !args.isNil("tokenizer") {
+                throw RuntimeError("clip_score(): tokenizer is the tokenizer of a CLIPModel given as encoder; this encoder has its own", parameter: "tokenizer")
+            }
             let encoder = try args.encoder("encoder", side: images.shape[2])
             return .number(try WorldResources.serialized {
                 try noGrad { try clipScore(imageFeatures: encoder.encodeImage(images), textFeatures: encoder.encodeText(prompts)) }

@@ -10,11 +10,14 @@ public final class ModelObject: NativeObject {
     public let loaded: LoadedModel?
     /// The module's dotted path in its model ("" for the root).
     public let path: String
+    /// The checkpoint file `load` read it from (nil otherwise): where a CLIPModel's tokenizer is looked for.
+    public let source: String?
 
-    public init(module: Module, loaded: LoadedModel? = nil, path: String = "") {
+    public init(module: Module, loaded: LoadedModel? = nil, path: String = "", source: String? = nil) {
         self.module = module
         self.loaded = loaded
         self.path = path
+        self.source = source
     }
 
     public var typeName: String { loaded == nil ? "module" : "model" }

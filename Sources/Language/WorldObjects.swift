@@ -433,6 +433,9 @@ enum WorldResources {
     nonisolated(unsafe) private static var evaluators: [(encoder: ShapesCLIP, count: Int, features: (any ImageFeatureSpace)?, evaluator: SampleEvaluator)] = []
     nonisolated(unsafe) private static var towers: [String: CLIPImageFeatures] = [:]
     nonisolated(unsafe) private static var towerModules: [(module: Module, features: CLIPImageFeatures)] = []
+    nonisolated(unsafe) private static var clipModels: [String: CLIPModel] = [:]
+    nonisolated(unsafe) private static var architectures: [String: String] = [:]
+    nonisolated(unsafe) private static var scorers: [(module: Module, tokenizer: String, scorer: CLIPScorer)] = []
 
     /// Runs `body` holding the resources' lock (the cached models are shared by every interpreter).
     static func serialized<T>(_ body: () throws -> T) throws -> T {
@@ -512,6 +515,8 @@ enum WorldResources {
                 features = try CLIPImageFeatures(m)
             } else if let m = module as? CLIPVisionModel {
                 features = try CLIPImageFeatures(m)
+            } else if let m = module as? CLIPModel {
+                features = try CLIPImageFeatures(m)
             } else {
                 return nil
             }
@@ -521,16 +526,49 @@ enum WorldResources {
         }
     }
 
+    /// The CLIPModel of the checkpoint at `path`, loaded once; nil and the checkpoint's
+    /// architecture for anything else.
+    static func clipModel(at path: String) throws -> (model: CLIPModel?, architecture: String) {
+        try serialized {
+            if let m = clipModels[path] { return (m, CLIPModel.architecture) }
+            if encoders[path] != nil { return (nil, ShapesCLIP.architecture) }
+            if let other = architectures[path] { return (nil, other) }
+            let checkpoint = try Checkpoint.load(path, loadTraining: false)
+            guard checkpoint.architecture == CLIPModel.architecture, case .clip(let m) = try LoadedModel.load(checkpoint) else {
+                architectures[path] = checkpoint.architecture
+                return (nil, checkpoint.architecture)
+            }
+            m.eval()
+            clipModels[path] = m
+            return (m, CLIPModel.architecture)
+        }
+    }
+
+    /// The CLIP scorer of a CLIPModel and the CLIP tokenizer in `tokenizerFolder` (or given as
+    /// `tokenizer`, named by `tokenizerFolder`), made once per pair (the last few kept).
+    static func scorer(_ model: CLIPModel, source: String?, tokenizer: CLIPTokenizer?, tokenizerFolder: String) throws -> CLIPScorer {
+        try serialized {
+            if let hit = scorers.first(where: { $0.module === model && $0.tokenizer == tokenizerFolder }) { return hit.scorer }
+            let scorer = try CLIPScorer(model, tokenizer: tokenizer ?? CLIPTokenizer(folder: tokenizerFolder), source: source,
+                                        tokenizerSource: tokenizerFolder)
+            scorers.append((model, tokenizerFolder, scorer))
+            if scorers.count > 4 { scorers.removeFirst() }
+            return scorer
+        }
+    }
+
     /// A `SampleEvaluator` of `count` held-out real images for `encoder`, measuring FD and
     /// precision/recall in `features` (nil: the encoder's) (the last few kept).
-    static func evaluator(_ encoder: ShapesCLIP, count: Int, features: (any ImageFeatureSpace)? = nil) throws -> SampleEvaluator {
+    static func evaluator(_ encoder: ShapesCLIP, count: Int, features: (any ImageFeatureSpace)? = nil, clipScorer: CLIPScorer? = nil) throws -> SampleEvaluator {
         try serialized {
-            if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count && $0.features === features }) { return e.evaluator }
+            if let e = evaluators.first(where: { $0.encoder === encoder && $0.count == count && $0.features === features && $0.evaluator.clipScorer === clipScorer }) {
+                return e.evaluator
+            }
             // The shipped classifier judges prompt accuracy when it is found; without it, prompt_acc is nan.
             let judge = try candidates([AttributeClassifier.shippedFileName(side: encoder.side)]).first(where: { FileManager.default.fileExists(atPath: $0) })
                 .map { try classifier(at: $0) }
             let evaluator = try SampleEvaluator(encoder: encoder, data: ShapesWorld(side: encoder.side, seed: 0), count: count, judge: judge,
-                                                features: features)
+                                                features: features, clipScorer: clipScorer)
             evaluators.append((encoder, count, features, evaluator))
             if evaluators.count > 4 { evaluators.removeFirst() }
             return evaluator

@@ -8,10 +8,13 @@ public enum LoadedModel {
     case clipText(CLIPTextModel)
     case clipVision(CLIPVisionModel)
     case clipVisionWithProjection(CLIPVisionModelWithProjection)
+    case clipTextWithProjection(CLIPTextModelWithProjection)
+    case clip(CLIPModel)
 
     /// Every architecture name `build` accepts.
     public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture,
-                                       CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture]
+                                       CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture,
+                                       CLIPTextModelWithProjection.architecture, CLIPModel.architecture]
 
     public var module: Module {
         switch self {
@@ -20,6 +23,8 @@ public enum LoadedModel {
         case .clipText(let m): return m
         case .clipVision(let m): return m
         case .clipVisionWithProjection(let m): return m
+        case .clipTextWithProjection(let m): return m
+        case .clip(let m): return m
         }
     }
 
@@ -30,6 +35,8 @@ public enum LoadedModel {
         case .clipText: return CLIPTextModel.architecture
         case .clipVision: return CLIPVisionModel.architecture
         case .clipVisionWithProjection: return CLIPVisionModelWithProjection.architecture
+        case .clipTextWithProjection: return CLIPTextModelWithProjection.architecture
+        case .clip: return CLIPModel.architecture
         }
     }
 
@@ -40,6 +47,8 @@ public enum LoadedModel {
         case .clipText(let m): return m.config
         case .clipVision(let m): return m.config
         case .clipVisionWithProjection(let m): return m.config
+        case .clipTextWithProjection(let m): return m.config
+        case .clip(let m): return m.config
         }
     }
 
@@ -53,6 +62,9 @@ public enum LoadedModel {
         case CLIPVisionModel.architecture: return .clipVision(try CLIPVisionModel(config: config, seed: seed))
         case CLIPVisionModelWithProjection.architecture:
             return .clipVisionWithProjection(try CLIPVisionModelWithProjection(config: config, seed: seed))
+        case CLIPTextModelWithProjection.architecture:
+            return .clipTextWithProjection(try CLIPTextModelWithProjection(config: config, seed: seed))
+        case CLIPModel.architecture: return .clip(try CLIPModel(config: config, seed: seed))
         default:
             throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
         }
@@ -85,6 +97,8 @@ public enum LoadedModel {
         case .clipText: canonicalName = CLIPTextModel.canonicalName
         case .clipVision: canonicalName = CLIPVisionModel.canonicalName
         case .clipVisionWithProjection: canonicalName = CLIPVisionModelWithProjection.canonicalName
+        case .clipTextWithProjection: canonicalName = CLIPTextModelWithProjection.canonicalName
+        case .clip: canonicalName = CLIPModel.canonicalName
         }
         var named = tensors
         if let canonicalName {

@@ -52,6 +52,13 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
         case .clipVisionWithProjection(let clip):
             let (last, pooled, embeds) = try clip(input("pixel_values"))
             outputs = [("last_hidden_state", last), ("pooler_output", pooled), ("image_embeds", embeds)]
+        case .clipTextWithProjection(let clip):
+            let (last, pooled, embeds) = try clip(input("input_ids"))
+            outputs = [("last_hidden_state", last), ("pooler_output", pooled), ("text_embeds", embeds)]
+        case .clip(let clip):
+            let y = try clip(inputIDs: input("input_ids"), pixelValues: input("pixel_values"))
+            outputs = [("text_embeds", y.textEmbeds), ("image_embeds", y.imageEmbeds), ("logits_per_image", y.logitsPerImage),
+                       ("logits_per_text", y.logitsPerText)]
         }
     }
     try HDF5Writer.write(to: outPath) { w in

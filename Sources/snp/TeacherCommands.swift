@@ -4,6 +4,7 @@ import Distill
 import Engine
 import Foundation
 import Graphics
+import Models
 
 /// Longer help for `snp COMMAND --help`, by command.
 let helpDetails: [String: String] = [
@@ -130,10 +131,16 @@ let helpDetails: [String: String] = [
                              a CLIPVisionModelWithProjection (image_embeds) or CLIPVisionModel
                              (pooler_output) checkpoint, from snp convert of a transformers folder;
                              images resized bicubically to its side, OpenAI CLIP's mean/std (the
-                             CLIP score stays in the teacher's encoder)
+                             CLIP score stays in the teacher's encoder). A whole CLIPModel: FD and
+                             precision/recall in its image_embeds AND the CLIP score with it
+                             (100 · max(cos(image_embeds, text_embeds), 0), prompts tokenized by its
+                             CLIP BPE tokenizer, cut to its max_position_embeddings)
+      --tokenizer FOLDER     the CLIPModel's tokenizer (vocab.json, merges.txt); default: the one
+                             beside the --features checkpoint or in its tokenizer/ subfolder
       --json FILE            every metric printed, per row, as JSON (with --seeds: the means,
                              fd_sd and prompt_acc_sd, and each seed's metrics under per_seed;
-                             "features": the space FD is measured in)
+                             "features": the space FD is measured in; "clip_score_model": what
+                             measures the CLIP score)
     \(DataArguments.help)
                              (FD and precision/recall against its held-out images, in the teacher's
                              encoder's image features; prompt accuracy is the shapes world's alone)
@@ -333,7 +340,7 @@ func sampleCommand(_ words: [String]) throws -> Int32 {
 /// `snp eval`: see `helpDetails`.
 func evalCommand(_ words: [String]) throws -> Int32 {
     var args = try Arguments(words, valued: Set(["teacher", "student", "kappas", "count", "steps", "sampler", "seed", "seeds", "classifier", "json",
-                                                 "features"])
+                                                 "features", "tokenizer"])
                                  .union(DataArguments.valued))
     let teacherPath = args.value("teacher"), studentPath = args.value("student")
     guard (teacherPath == nil) != (studentPath == nil) else { throw UsageError(message: "give one of --teacher PATH or --student PATH") }
@@ -351,6 +358,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     }
     let samplerName = args.value("sampler") ?? "dpmsolver"
     let classifierPath = args.value("classifier"), jsonPath = args.value("json"), featuresPath = args.value("features")
+    let tokenizerPath = args.value("tokenizer")
     let dataArguments = try DataArguments(&args)
     try args.finish(positionalCount: 0...0)
     guard let sampler = WorldTeacher.SamplerKind(rawValue: samplerName) else { throw UsageError(message: "unknown --sampler '\(samplerName)'") }
@@ -363,12 +371,23 @@ func evalCommand(_ words: [String]) throws -> Int32 {
         throw UsageError(message: "--classifier \(classifierPath!) reads the shapes world's attributes; \(world.name) needs a label classifier (snp train-classifier --data …)")
     }
     let labelJudge = given as? LabelClassifier
-    // FD and precision/recall in a real CLIP image tower's features (a converted CLIPVisionModel(WithProjection)).
-    let features = try featuresPath.map { try CLIPImageFeatures.load(path: $0) }
+    // FD and precision/recall in a real CLIP image tower's features (a converted CLIPVisionModel(WithProjection));
+    // a whole CLIPModel measures the CLIP score as well.
+    let features: CLIPImageFeatures?, scorer: CLIPScorer?
+    if let featuresPath, try Checkpoint.load(featuresPath, loadTraining: false).architecture == CLIPModel.architecture {
+        scorer = try CLIPScorer.load(path: featuresPath, tokenizer: tokenizerPath)
+        features = scorer?.imageSpace
+    } else {
+        if let tokenizerPath { throw UsageError(message: "--tokenizer \(tokenizerPath) is for a CLIPModel given as --features (its text tower)") }
+        features = try featuresPath.map { try CLIPImageFeatures.load(path: $0) }
+        scorer = nil
+    }
     let evaluator = try SampleEvaluator(teacher: pipeline, data: world, count: count, judge: given as? AttributeClassifier, labelJudge: labelJudge,
-                                        features: features)
+                                        features: features, clipScorer: scorer)
     print("text encoder: \(pipeline.encoder.textDescription)")
-    let featureSpace = features?.featureSpaceName ?? pipeline.encoderPath.map { "\(ShapesCLIP.architecture) (\($0))" } ?? ShapesCLIP.architecture
+    let encoderName = pipeline.encoderPath.map { "\(ShapesCLIP.architecture) (\($0))" } ?? ShapesCLIP.architecture
+    let featureSpace = features?.featureSpaceName ?? encoderName
+    let clipScoreModel = scorer?.name ?? encoderName
     let judge = evaluator.judge
     if judge == nil, labelJudge == nil {
         print(world is ShapesWorld ? "no attribute classifier found beside the encoder (give --classifier PATH): prompt accuracy is not measured"
@@ -394,7 +413,8 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     let otherReal = try world.examples(count, split: .train, start: 5_000_000).images
     let floor = try frechetDistance(evaluator.realFeatures, SampleEvaluator.features(in: evaluator.featureSpace, otherReal))
     print("FD and precision/recall in the image features of \(featureSpace) (\(evaluator.realFeatures.shape[1]) dimensions)"
-          + (features == nil ? "" : "; the CLIP score in the teacher's encoder's"))
+          + (features == nil ? "" : scorer == nil ? "; the CLIP score in the teacher's encoder's"
+                : "; the CLIP score with \(clipScoreModel) too (its text_embeds, tokenizer \(scorer!.tokenizerSource ?? "given"))"))
     print(String(format: "FD floor (real vs other real): %.2f; mean |Laplacian| of the real images: %.3f; ", floor, evaluator.realHighFrequency)
           + "\(count) captions, " + (seeds.count == 1 ? "seed \(seeds[0])" : "mean over seeds \(seeds.map(String.init).joined(separator: ", "))") +
           (student == nil ? ", \(samplerName) \(steps) steps" : ", one step"))
@@ -440,7 +460,8 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     if let jsonPath {
         let document: [String: Any] = ["model": studentPath ?? teacherPath!, "kind": student == nil ? "teacher" : "student", "count": count,
                                        "steps": student == nil ? steps : 1, "sampler": student == nil ? samplerName : "one step", (seeds.count == 1 ? "seed" : "seeds"): seeds.count == 1 ? seeds[0] as Any : seeds as Any,
-                                       "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records, "features": featureSpace]
+                                       "real_hf": evaluator.realHighFrequency, "fd_floor": floor, "rows": records, "features": featureSpace,
+                                       "clip_score_model": clipScoreModel]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
         print("wrote \(jsonPath)")

@@ -39,6 +39,8 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
                     ("pooler_output", pooled, try reference.readTensor("pooler_output"))]
         case .clipVision, .clipVisionWithProjection:
             return try visionOutputs(model, inputs.readTensor("pixel_values")).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        case .clipTextWithProjection, .clip:
+            return try clipOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
         }
     }
 }
@@ -59,6 +61,24 @@ func visionOutputs(_ model: LoadedModel, _ pixelValues: Tensor) throws -> [(name
     }
 }
 
+/// A CLIPTextModelWithProjection's or CLIPModel's outputs on a fixture's inputs, by transformers'
+/// names (under `noGrad`).
+func clipOutputs(_ model: LoadedModel, _ inputs: HDF5File) throws -> [(name: String, tensor: Tensor)] {
+    try noGrad {
+        switch model {
+        case .clipTextWithProjection(let clip):
+            let (last, pooled, embeds) = try clip(inputs.readTensor("input_ids"))
+            return [("last_hidden_state", last), ("pooler_output", pooled), ("text_embeds", embeds)]
+        case .clip(let clip):
+            let y = try clip(inputIDs: inputs.readTensor("input_ids"), pixelValues: inputs.readTensor("pixel_values"))
+            return [("text_embeds", y.textEmbeds), ("image_embeds", y.imageEmbeds), ("logits_per_image", y.logitsPerImage),
+                    ("logits_per_text", y.logitsPerText)]
+        default:
+            throw ModelError.wrongArchitecture(expected: "CLIPTextModelWithProjection or CLIPModel", found: model.architecture)
+        }
+    }
+}
+
 @Suite("Parity with PyTorch on converted diffusers / transformers folders")
 struct ParityTests {
     static let cases: [ParityCase] = [
@@ -66,6 +86,7 @@ struct ParityTests {
         ParityCase(folder: "pixart"), ParityCase(folder: "pixart_bf16"),
         ParityCase(folder: "clip_quick_gelu"), ParityCase(folder: "clip_gelu"),
         ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
+        ParityCase(folder: "clip_text_proj"), ParityCase(folder: "clip_model"),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa", nasaAlpha: 0.5),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa_alpha0", nasaAlpha: 0),
     ]
@@ -83,7 +104,9 @@ struct ParityTests {
     /// transformers' CLIPVisionModel and CLIPVisionModelWithProjection: every output (pooler_output
     /// and image_embeds included) within 1e-4 in absolute terms as well, with transformers' shapes.
     @Test(arguments: [("clip_vision", ["last_hidden_state", "pooler_output"]),
-                      ("clip_vision_proj", ["last_hidden_state", "pooler_output", "image_embeds"])])
+                      ("clip_vision_proj", ["last_hidden_state", "pooler_output", "image_embeds"]),
+                      ("clip_text_proj", ["last_hidden_state", "pooler_output", "text_embeds"]),
+                      ("clip_model", ["text_embeds", "image_embeds", "logits_per_image", "logits_per_text"])])
     func clipVisionMatchesTransformers(_ folder: String, _ names: [String]) throws {
         let results = try runConverted(ParityCase(folder: folder))
         #expect(results.map(\.name) == names)
@@ -226,5 +249,68 @@ struct CLIPVisionTests {
         #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModel", config: #"{"vision_config": {}}"#) }
         #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModelWithProjection", config: #"{"hidden_act": "relu"}"#) }
         #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPVisionModel", config: #"{"image_size": 4, "patch_size": 8}"#) }
+    }
+}
+
+@Suite("CLIPModel and CLIPTextModelWithProjection")
+struct CLIPModelTests {
+    /// The parameter names are transformers 5's state_dict keys: the towers' under `text_model.` /
+    /// `vision_model.`, the two projections and `logit_scale` (0-d).
+    @Test func parameterNamesAreTransformers() throws {
+        let config = #"{"text_config": {"vocab_size": 50, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 10, "model_type": "clip_text_model", "projection_dim": 512}, "vision_config": {"hidden_size": 12, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "image_size": 8, "patch_size": 4, "model_type": "clip_vision_model"}, "projection_dim": 6, "logit_scale_init_value": 2.5, "model_type": "clip"}"#
+        let model = try LoadedModel.build(architecture: "CLIPModel", config: config)
+        let names = model.module.stateDict().map(\.name)
+        #expect(names.filter { !$0.hasPrefix("text_model.") && !$0.hasPrefix("vision_model.") }
+                == ["logit_scale", "visual_projection.weight", "text_projection.weight"])
+        let text = try LoadedModel.build(architecture: "CLIPTextModel", config: #"{"vocab_size": 50, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 10}"#)
+        #expect(names.filter { $0.hasPrefix("text_model.") }.map { String($0.dropFirst("text_model.".count)) }.sorted()
+                == text.module.stateDict().map(\.name).sorted())
+        let tensors = Dictionary(uniqueKeysWithValues: model.module.stateDict().map { ($0.name, $0.tensor) })
+        #expect(tensors["logit_scale"]?.shape == [] && tensors["logit_scale"]?.scalars == [2.5])
+        #expect(tensors["visual_projection.weight"]?.shape == [6, 12] && tensors["text_projection.weight"]?.shape == [6, 8])
+        let projected = try LoadedModel.build(architecture: "CLIPTextModelWithProjection", config: #"{"vocab_size": 50, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 10, "projection_dim": 4}"#)
+        #expect(projected.module.stateDict().map(\.name).filter { !$0.hasPrefix("text_model.") } == ["text_projection.weight"])
+    }
+
+    /// Sub-configs are checked as their own architectures' configs, naming where the key is.
+    @Test func configIsChecked() throws {
+        do {
+            _ = try LoadedModel.build(architecture: "CLIPModel", config: #"{"text_config": {"vocab_size": 50, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2}, "vision_config": {"hidden_act": "relu"}}"#)
+            Issue.record("expected a config error")
+        } catch let error as ModelError {
+            #expect(error.description.contains("CLIPModel vision_config") && error.description.contains("relu"), "\(error)")
+        }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPModel", config: #"{"text_config": 3}"#) }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPModel", config: #"{"image_size": 3}"#) }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "CLIPTextModelWithProjection", config: #"{"projection_dim": 0}"#) }
+    }
+
+    /// Old checkpoints carry `position_ids` buffers in both towers: they are dropped on load; the
+    /// folder converted to HDF5 and exported back has transformers' names again.
+    @Test(arguments: ["clip_text_proj", "clip_model"])
+    func conversionRoundTrip(_ folder: String) throws {
+        let source = try fixtureFolder(folder)
+        let checkpoint = try ModelFolder(path: source).checkpoint()
+        var old = checkpoint.tensors
+        old["text_model.embeddings.position_ids"] = try Tensor.arange(0, 4).reshape([1, 4])
+        if folder == "clip_model" { old["vision_model.embeddings.position_ids"] = try Tensor.arange(0, 17).reshape([1, 17]) }
+        let a = try LoadedModel.build(architecture: checkpoint.architecture, config: checkpoint.config)
+        try a.loadTensors(old.dictionary)
+        let direct = try LoadedModel.load(checkpoint)
+        #expect(a.module.stateDict().map(\.tensor.scalars) == direct.module.stateDict().map(\.tensor.scalars))
+
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snoopi-clipmodel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let h5 = scratch.appendingPathComponent("model.h5").path, exported = scratch.appendingPathComponent("export").path
+        try convertFolder(at: source, to: h5)
+        let inputs = try HDF5File(path: source + "/inputs.h5")
+        let reference = try clipOutputs(direct, inputs).map(\.tensor.scalars)
+        #expect(try clipOutputs(LoadedModel.load(path: h5), inputs).map(\.tensor.scalars) == reference)
+        try exportFolder(checkpointAt: h5, to: exported)
+        let back = try ModelFolder(path: exported).checkpoint()
+        #expect(back.architecture == checkpoint.architecture)
+        #expect(back.tensors.map(\.name).sorted() == checkpoint.tensors.map(\.name).sorted())
+        #expect(try clipOutputs(LoadedModel.load(back), inputs).map(\.tensor.scalars) == reference)
     }
 }

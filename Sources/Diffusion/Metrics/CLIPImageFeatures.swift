@@ -1,9 +1,11 @@
 import Checkpoints
 import Engine
+import Foundation
 import Models
 
 /// The image features of a real CLIP image tower (transformers' `CLIPVisionModelWithProjection`:
-/// `image_embeds`, or `CLIPVisionModel`: `pooler_output`), with CLIP's preprocessing done in the
+/// `image_embeds`, `CLIPVisionModel`: `pooler_output`, or a whole `CLIPModel`: its
+/// `image_embeds`, `get_image_features`, not normalised), with CLIP's preprocessing done in the
 /// engine, so that FD and precision/recall can be measured in the space FID-style metrics of
 /// text-to-image models use (FD_CLIP) instead of the shapes world's small encoder.
 ///
@@ -27,11 +29,12 @@ public final class CLIPImageFeatures: ImageFeatureSpace {
     /// The most images one forward pass of the tower sees.
     public static let batchSize = 64
     /// The architectures this wraps.
-    public static let architectures = [CLIPVisionModelWithProjection.architecture, CLIPVisionModel.architecture]
+    public static let architectures = [CLIPVisionModelWithProjection.architecture, CLIPVisionModel.architecture, CLIPModel.architecture]
 
     enum Tower {
         case projected(CLIPVisionModelWithProjection)
         case pooled(CLIPVisionModel)
+        case joint(CLIPModel)
     }
 
     let tower: Tower
@@ -54,11 +57,19 @@ public final class CLIPImageFeatures: ImageFeatureSpace {
                       architecture: CLIPVisionModel.architecture, mean: mean, std: std, source: source)
     }
 
-    /// A loaded CLIP image tower; any other architecture is an error naming it.
+    /// Features = a CLIPModel's `image_embeds` [N, projection_dim] (its image tower projected into
+    /// the space its text is projected into; `CLIPScorer` measures the CLIP score there).
+    public convenience init(_ model: CLIPModel, mean: [Float]? = nil, std: [Float]? = nil, source: String? = nil) throws {
+        try self.init(.joint(model), vision: model.visionModel, dimension: model.projectionDim,
+                      architecture: CLIPModel.architecture, mean: mean, std: std, source: source)
+    }
+
+    /// A loaded CLIP image tower (or CLIPModel); any other architecture is an error naming it.
     public convenience init(_ loaded: LoadedModel, mean: [Float]? = nil, std: [Float]? = nil, source: String? = nil) throws {
         switch loaded {
         case .clipVisionWithProjection(let m): try self.init(m, mean: mean, std: std, source: source)
         case .clipVision(let m): try self.init(m, mean: mean, std: std, source: source)
+        case .clip(let m): try self.init(m, mean: mean, std: std, source: source)
         default: throw Self.notATower(loaded.architecture, source: source)
         }
     }
@@ -105,7 +116,8 @@ public final class CLIPImageFeatures: ImageFeatureSpace {
     static func notATower(_ architecture: String, source: String?) -> DiffusionError {
         .invalidArgument(name: source ?? "CLIPImageFeatures",
                          reason: (architecture.isEmpty ? "names no architecture, so it is" : "holds a \(architecture),") + " not a CLIP image tower "
-                             + "(\(architectures.joined(separator: " or "))); convert a transformers CLIP vision folder with `snp convert FOLDER OUT.h5`")
+                             + "(\(architectures.joined(separator: ", ").replacingOccurrences(of: ", CLIPModel", with: " or CLIPModel"))); "
+                             + "convert a transformers CLIP vision (or CLIPModel) folder with `snp convert FOLDER OUT.h5`")
     }
 
     /// CLIP's preprocessing (see the type's documentation): images [N, C, H, W] in [−1, 1] →
@@ -144,6 +156,7 @@ public final class CLIPImageFeatures: ImageFeatureSpace {
         switch tower {
         case .projected(let m): return try m(pixelValues).imageEmbeds
         case .pooled(let m): return try m(pixelValues).pooled
+        case .joint(let m): return try m.imageFeatures(pixelValues)
         }
     }
 }

@@ -13,12 +13,15 @@ import Engine
 /// indices far beyond any training run's (`realStart`), in a finite set its held-out examples.
 ///
 /// FD and precision/recall are measured in `featureSpace`: the encoder's image features unless
-/// another space is given — e.g. `CLIPImageFeatures`, a real CLIP image tower. The CLIP score
-/// always stays in the encoder (`ShapesCLIP`): the text tower of a real CLIP is not wired.
+/// another space is given — e.g. `CLIPImageFeatures`, a real CLIP image tower. The CLIP score is
+/// measured by `clipScorer` when one is given (a real CLIP: a `CLIPModel` and its tokenizer), else
+/// in the encoder (`ShapesCLIP`).
 public final class SampleEvaluator {
     public let encoder: ShapesCLIP
     /// Where FD and precision/recall are measured (`encoder` unless another was given).
     public let featureSpace: any ImageFeatureSpace
+    /// What measures the CLIP score (nil: the encoder, ShapesCLIP).
+    public let clipScorer: CLIPScorer?
     /// The real images' captions: generate one image for each, in order.
     public let captions: [String]
     /// The real images [N, 3, side, side] (captioned by `captions`) and their features [N, D] in
@@ -39,9 +42,11 @@ public final class SampleEvaluator {
     /// Takes `count` real evaluation images of `data` (the same ones every time, never trained on)
     /// and encodes them. `split: .test` takes the held-out split instead (in the shapes world: the
     /// held-out shape–colour pairs and template, for compositional prompt accuracy). `features`:
-    /// the space FD and precision/recall are measured in (nil: the encoder's image features).
+    /// the space FD and precision/recall are measured in (nil: the encoder's image features);
+    /// `clipScorer`: a real CLIP that measures the CLIP score (nil: the encoder).
     public init(encoder: ShapesCLIP, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil) throws {
+                labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil,
+                clipScorer: CLIPScorer? = nil) throws {
         guard count >= 8 else { throw DiffusionError.invalidArgument(name: "evaluation count", reason: "needs at least 8 images, got \(count)") }
         guard data.side == encoder.side else {
             throw DiffusionError.invalidArgument(name: "evaluation", reason: "the encoder sees side \(encoder.side), \(data.name) holds side \(data.side)")
@@ -63,6 +68,7 @@ public final class SampleEvaluator {
         self.labelJudge = labelJudge
         self.encoder = encoder
         featureSpace = features ?? encoder
+        self.clipScorer = clipScorer
         // The judge reads the shapes world's attributes from its caption grammar: other data has none.
         self.judge = data is ShapesWorld ? judge : nil
         let real = try data.evaluationImages(count, split: split)
@@ -75,10 +81,11 @@ public final class SampleEvaluator {
     /// An evaluator in `teacher`'s encoder's feature space (or `features`), judged by `judge` or,
     /// when nil, by the shipped classifier beside the teacher's encoder (none when there is no such file).
     public convenience init(teacher: WorldTeacher, data: any ImageTextDataset, count: Int, judge: AttributeClassifier? = nil,
-                            labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil) throws {
+                            labelJudge: LabelClassifier? = nil, split: DataSplit = .train, features: (any ImageFeatureSpace)? = nil,
+                            clipScorer: CLIPScorer? = nil) throws {
         let shipped = judge == nil && data is ShapesWorld ? try AttributeClassifier.beside(teacher.encoderPath, side: teacher.side) : nil
         try self.init(encoder: teacher.encoder, data: data, count: count, judge: judge ?? shipped, labelJudge: labelJudge, split: split,
-                      features: features)
+                      features: features, clipScorer: clipScorer)
     }
 
     /// Image features in batches of 256, without gradient.
@@ -99,8 +106,8 @@ public final class SampleEvaluator {
 
     /// FD, CLIP score, precision, recall and mean |Laplacian| (`hf`) of `images` [N, 3, side, side]
     /// generated for `captions` (in order; `prompts` overrides the captions for the CLIP score and
-    /// prompt accuracy). FD and precision/recall are in `featureSpace`, the CLIP score in the
-    /// encoder's (ShapesCLIP's text and image towers; a real CLIP's text tower is not wired).
+    /// prompt accuracy). FD and precision/recall are in `featureSpace`, the CLIP score by
+    /// `clipScorer` (a real CLIP) or else in the encoder's (ShapesCLIP's text and image towers).
     /// With a judge prompt accuracy (`prompt_acc`, `acc_shape`, …), with a label judge label
     /// accuracy (`label_acc`, …; prompts whose caption has no labels are left out).
     public func evaluate(_ images: Tensor, prompts: [String]? = nil) throws -> [String: Double] {
@@ -112,7 +119,11 @@ public final class SampleEvaluator {
         let (precision, recall) = try precisionRecall(real: realFeatures, fake: fake, k: 3)
         let texts = prompts ?? captions
         let score = try noGrad {
-            try clipScore(imageFeatures: encoder.encodeImage(images), textFeatures: encoder.encodeText(texts))
+            if let clipScorer {
+                // The same model's image_embeds when FD is measured in them too.
+                return try clipScorer.score(images, prompts: texts, imageFeatures: featureSpace === clipScorer.imageSpace ? fake : nil)
+            }
+            return try clipScore(imageFeatures: encoder.encodeImage(images), textFeatures: encoder.encodeText(texts))
         }
         var metrics = ["fd": try frechetDistance(realFeatures, fake), "clip_score": score, "precision": precision, "recall": recall,
                        "hf": try meanAbsoluteLaplacian(images)]
