@@ -370,6 +370,18 @@ def build_perturbed(cls, config: dict, seed: int):
     return model.eval()
 
 
+def saved_transformers_model(folder: Path, build, cls, seed: int):
+    """A fresh fixture folder holding a seeded, perturbed transformers model `build()` as
+    save_pretrained writes it; returns (the model, the model reloaded from the folder in float32)."""
+    fresh_dir(folder)
+    torch.manual_seed(seed)
+    model = build()
+    perturb_(model, seed + 1)
+    model.eval()
+    model.save_pretrained(str(folder), safe_serialization=True)
+    return model, cls.from_pretrained(str(folder), dtype=torch.float32).eval()
+
+
 def reload_float32(cls, folder: Path):
     model = cls.from_pretrained(str(folder), torch_dtype=torch.float32)
     return model.float().eval()
@@ -537,13 +549,7 @@ def clip_forward(model, input_ids):
 
 def make_clip_fixture(folder: Path, config: dict, seed: int, input_ids: torch.Tensor,
                       expected_pool_positions):
-    fresh_dir(folder)
-    torch.manual_seed(seed)
-    model = CLIPTextModel(CLIPTextConfig(**config))
-    perturb_(model, seed + 1)
-    model.eval()
-    model.save_pretrained(str(folder), safe_serialization=True)
-    reloaded = CLIPTextModel.from_pretrained(str(folder), dtype=torch.float32).eval()
+    model, reloaded = saved_transformers_model(folder, lambda: CLIPTextModel(CLIPTextConfig(**config)), CLIPTextModel, seed)
     last, pooled = clip_forward(reloaded, input_ids)
     last_mem, pooled_mem = clip_forward(model, input_ids)
     assert torch.equal(last, last_mem) and torch.equal(pooled, pooled_mem)
@@ -630,13 +636,7 @@ def clip_vision_forward(model, pixel_values):
 
 
 def make_clip_vision_fixture(folder: Path, cls, config: dict, seed: int, batch: int):
-    fresh_dir(folder)
-    torch.manual_seed(seed)
-    model = cls(CLIPVisionConfig(**config))
-    perturb_(model, seed + 1)
-    model.eval()
-    model.save_pretrained(str(folder), safe_serialization=True)
-    reloaded = cls.from_pretrained(str(folder), dtype=torch.float32).eval()
+    model, reloaded = saved_transformers_model(folder, lambda: cls(CLIPVisionConfig(**config)), cls, seed)
     g = torch.Generator().manual_seed(seed + 2)
     size = config["image_size"]
     pixel_values = randn(g, batch, config["num_channels"], size, size)
@@ -710,13 +710,8 @@ def clip_preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def make_clip_text_proj_fixture(folder: Path, seed: int):
-    fresh_dir(folder)
-    torch.manual_seed(seed)
-    model = CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_TEXT_PROJ))
-    perturb_(model, seed + 1)
-    model.eval()
-    model.save_pretrained(str(folder), safe_serialization=True)
-    reloaded = CLIPTextModelWithProjection.from_pretrained(str(folder), dtype=torch.float32).eval()
+    model, reloaded = saved_transformers_model(folder, lambda: CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_TEXT_PROJ)),
+                                               CLIPTextModelWithProjection, seed)
     # As clip_gelu_inputs, in a 500-token vocabulary: EOS 499 at 5 (pad 0), 12 (pad 499), 19 (no pad).
     g = torch.Generator().manual_seed(seed + 2)
     ids = torch.zeros(3, 20, dtype=torch.int64)
@@ -756,14 +751,8 @@ def make_clip_model_fixture(folder: Path, seed: int, tokenizer_folder: Path):
     get_text_features (projected, not normalised); cosines [image, prompt];
     clip_score = mean_i 100 * max(cos(image_i, prompt_i), 0) (torchmetrics' CLIPScore).
     """
-    fresh_dir(folder)
-    torch.manual_seed(seed)
     config = CLIPConfig(text_config=CLIP_MODEL_TEXT, vision_config=CLIP_MODEL_VISION, **CLIP_MODEL)
-    model = CLIPModel(config)
-    perturb_(model, seed + 1)
-    model.eval()
-    model.save_pretrained(str(folder), safe_serialization=True)
-    reloaded = CLIPModel.from_pretrained(str(folder), dtype=torch.float32).eval()
+    model, reloaded = saved_transformers_model(folder, lambda: CLIPModel(config), CLIPModel, seed)
     tok = CLIPTokenizer.from_pretrained(str(tokenizer_folder))
     max_len = CLIP_MODEL_TEXT["max_position_embeddings"]
 

@@ -75,15 +75,7 @@ public struct Checkpoint {
     ///   `format_version`, two datasets mapping to one name, or a malformed `training` group.
     public static func load(_ path: String, only: NameGlob? = nil, loadTraining: Bool = true) throws -> Checkpoint {
         let file = try HDF5File(path: path)
-        if let format = try file.attribute("format"), format != .string(Checkpoint.format) {
-            throw CheckpointError.invalidCheckpoint(path: path, reason: "format is \(format), expected \"\(Checkpoint.format)\"")
-        }
-        if let version = try file.attribute("format_version") {
-            guard let number = version.intValue, number >= 1, number <= Int64(formatVersion) else {
-                throw CheckpointError.invalidCheckpoint(path: path,
-                    reason: "format_version \(version) is not one this Snoopi reads (1...\(formatVersion)); update Snoopi")
-            }
-        }
+        try checkFormat(of: file)
         var checkpoint = Checkpoint(architecture: try stringAttribute("architecture", in: file) ?? "",
                                     config: try stringAttribute("config", in: file) ?? "{}")
         // Snoopi writes every tensor as float32 or float16; h5py files may hold integer buffers
@@ -117,6 +109,27 @@ public struct Checkpoint {
     }
 
     /// A root attribute that, when present, must be a string.
+    /// The architecture a checkpoint names ("" for a plain h5py file), read from its root
+    /// attributes alone: what to build, known before any tensor is read.
+    public static func architecture(at path: String) throws -> String {
+        let file = try HDF5File(path: path)
+        try checkFormat(of: file)
+        return try stringAttribute("architecture", in: file) ?? ""
+    }
+
+    /// A Snoopi `format` (when the file names one) of a `format_version` this build reads.
+    private static func checkFormat(of file: HDF5File) throws {
+        if let format = try file.attribute("format"), format != .string(Checkpoint.format) {
+            throw CheckpointError.invalidCheckpoint(path: file.path, reason: "format is \(format), expected \"\(Checkpoint.format)\"")
+        }
+        if let version = try file.attribute("format_version") {
+            guard let number = version.intValue, number >= 1, number <= Int64(formatVersion) else {
+                throw CheckpointError.invalidCheckpoint(path: file.path,
+                    reason: "format_version \(version) is not one this Snoopi reads (1...\(formatVersion)); update Snoopi")
+            }
+        }
+    }
+
     private static func stringAttribute(_ name: String, in file: HDF5File) throws -> String? {
         guard let value = try file.attribute(name) else { return nil }
         guard let text = value.stringValue else {

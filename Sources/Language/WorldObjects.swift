@@ -383,7 +383,7 @@ final class EncoderObject: NetworkCarrier {
             }
         case "features":
             return Builtin.method("encoder", "features", "images", doc: "Image features [B, 128] (the space FD and precision/recall measure in) of pictures [B, 3, S, S].") { args in
-                .tensor(try SampleEvaluator.features(self.encoder, try args.images("images")))
+                .tensor(try SampleEvaluator.features(in: self.encoder, try args.images("images")))
             }
         default: return nil
         }

@@ -136,7 +136,7 @@ func experimentCommand(_ words: [String]) throws -> Int32 {
                 positives += Array(repeating: pair.positive, count: images.shape[0])
             }
             let images = try Tensor.concat(all)
-            let features = try SampleEvaluator.features(evaluator.encoder, images)
+            let features = try SampleEvaluator.features(in: evaluator.encoder, images)
             return (rates, try frechetDistance(evaluator.realFeatures, features), try classifier.promptAccuracy(images, prompts: positives).allNamed)
         }
         func oneStep(_ method: NegativeMethod, _ alpha: Float) throws -> (rates: [Double], fd: Double, kept: Double) {

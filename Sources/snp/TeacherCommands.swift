@@ -374,7 +374,7 @@ func evalCommand(_ words: [String]) throws -> Int32 {
     // FD and precision/recall in a real CLIP image tower's features (a converted CLIPVisionModel(WithProjection));
     // a whole CLIPModel measures the CLIP score as well.
     let features: CLIPImageFeatures?, scorer: CLIPScorer?
-    if let featuresPath, try Checkpoint.load(featuresPath, loadTraining: false).architecture == CLIPModel.architecture {
+    if let featuresPath, try Checkpoint.architecture(at: featuresPath) == CLIPModel.architecture {
         scorer = try CLIPScorer.load(path: featuresPath, tokenizer: tokenizerPath)
         features = scorer?.imageSpace
     } else {

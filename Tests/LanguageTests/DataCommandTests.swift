@@ -45,7 +45,7 @@ struct DataCommandTests {
                                "--json", folder + "/eval.json"] + split)
         #expect(eval.status == 0, "\(eval.err)")
         #expect(eval.out.contains("label acc ↑"))
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json"))) as? [String: Any]
+        let document = try jsonObject(at: folder + "/eval.json")
         let row = (document?["rows"] as? [[String: Any]])?.first
         let labelAccuracy = row?["label_acc"] as? Double
         #expect(labelAccuracy.map { $0 >= 0 && $0 <= 1 } == true, "\(String(describing: row))")

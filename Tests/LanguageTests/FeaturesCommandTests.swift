@@ -26,7 +26,7 @@ struct FeaturesCommandTests {
         let run = try runSnp(["eval"] + small + ["--features", tower, "--json", folder + "/eval.json"])
         #expect(run.status == 0, "\(run.err)")
         #expect(run.out.contains("FD and precision/recall in the image features of CLIPVisionModelWithProjection (\(tower)) (24 dimensions); the CLIP score in the teacher's encoder's"), "\(run.out)")
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json"))) as? [String: Any]
+        let document = try jsonObject(at: folder + "/eval.json")
         #expect(document?["features"] as? String == "CLIPVisionModelWithProjection (\(tower))")
         let row = (document?["rows"] as? [[String: Any]])?.first
         #expect((row?["fd"] as? Double).map { $0.isFinite && $0 >= 0 } == true, "\(String(describing: row))")
@@ -34,7 +34,7 @@ struct FeaturesCommandTests {
         let plain = try runSnp(["eval"] + small + ["--json", folder + "/plain.json"])
         #expect(plain.status == 0, "\(plain.err)")
         #expect(plain.out.contains("image features of ShapesCLIP (") && plain.out.contains("(128 dimensions)"), "\(plain.out)")
-        let plainDocument = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/plain.json"))) as? [String: Any]
+        let plainDocument = try jsonObject(at: folder + "/plain.json")
         #expect((plainDocument?["features"] as? String)?.hasPrefix("ShapesCLIP") == true)
     }
 
@@ -112,7 +112,7 @@ struct FeaturesCommandTests {
         let run = try runSnp(["eval"] + small + ["--features", model, "--json", folder + "/eval.json"])
         #expect(run.status == 0, "\(run.err)")
         #expect(run.out.contains("FD and precision/recall in the image features of CLIPModel (\(model)) (12 dimensions); the CLIP score with CLIPModel (\(model)) too (its text_embeds, tokenizer \(folder)/tokenizer)"), "\(run.out)")
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json"))) as? [String: Any]
+        let document = try jsonObject(at: folder + "/eval.json")
         #expect(document?["features"] as? String == "CLIPModel (\(model))")
         #expect(document?["clip_score_model"] as? String == "CLIPModel (\(model))")
         let row = (document?["rows"] as? [[String: Any]])?.first
@@ -123,7 +123,7 @@ struct FeaturesCommandTests {
         let tower = try tower(in: folder)
         let towerRun = try runSnp(["eval"] + small + ["--features", tower, "--json", folder + "/tower.json"])
         #expect(towerRun.status == 0, "\(towerRun.err)")
-        let towerDocument = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/tower.json"))) as? [String: Any]
+        let towerDocument = try jsonObject(at: folder + "/tower.json")
         #expect((towerDocument?["clip_score_model"] as? String)?.hasPrefix("ShapesCLIP") == true, "\(String(describing: towerDocument))")
         let stray = try runSnp(["eval"] + small + ["--features", tower, "--tokenizer", tokenizerFixture])
         #expect(stray.status != 0 && stray.err.contains("--tokenizer") && stray.err.contains("CLIPModel"), "\(stray.err)")

@@ -26,3 +26,8 @@ func scratchFolder(_ name: String) throws -> String {
 
 /// The repository root (for Docs/language.md and the snp binary's neighbours).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The JSON object a command wrote to `path` (`snp eval --json`, …); nil when it is not an object.
+func jsonObject(at path: String) throws -> [String: Any]? {
+    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+}

@@ -154,10 +154,14 @@ public final class LabelClassifier: ImageClassifier {
 
     /// Loads a classifier saved with `save(to:)`.
     public static func load(_ path: String) throws -> LabelClassifier {
-        let columns = try loadWorldModel(path, architecture: architecture, keys: ["columns"]).config["columns"]!
+        let (tensors, config) = try loadWorldModel(path, architecture: architecture, keys: ["side", "columns"])
+        let columns = config["columns"]!
         guard columns >= 1 else { throw DiffusionError.invalidArgument(name: path, reason: "config \"columns\" must be ≥ 1, got \(columns)") }
-        let (tensors, config) = try loadWorldModel(path, architecture: architecture, keys: ["side"] + (0..<columns).map { "classes_\($0)" })
-        let classifier = try LabelClassifier(side: config["side"]!, classCounts: (0..<columns).map { config["classes_\($0)"]! })
+        let counts = try (0..<columns).map { k in
+            guard let count = config["classes_\(k)"] else { throw DiffusionError.invalidArgument(name: path, reason: "config has no integer \"classes_\(k)\"") }
+            return count
+        }
+        let classifier = try LabelClassifier(side: config["side"]!, classCounts: counts)
         try classifier.load(tensors)
         classifier.eval()
         return classifier

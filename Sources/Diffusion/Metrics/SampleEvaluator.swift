@@ -88,11 +88,6 @@ public final class SampleEvaluator {
                       features: features, clipScorer: clipScorer)
     }
 
-    /// Image features in batches of 256, without gradient.
-    public static func features(_ encoder: ShapesCLIP, _ images: Tensor) throws -> Tensor {
-        try features(in: encoder, images)
-    }
-
     /// Image features of `space` in batches of 256 (a space may split them further), without gradient.
     public static func features(in space: any ImageFeatureSpace, _ images: Tensor) throws -> Tensor {
         try noGrad {

@@ -24,28 +24,19 @@ public final class ShapesCLIP: Module {
     /// Where the pre-trained text tower and its tokenizer were read from, when known (for the record).
     public let textSource: String?, tokenizerSource: String?
     let textProjection: Linear
-    let conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d, norm3: GroupNorm
-    let imageHidden: Linear, imageProjection: Linear
+    let imageTrunk: SmallImageTrunk, imageProjection: Linear
     /// log(1/temperature), learned (CLIP's `logit_scale`, initialised at log(1/0.07)).
     public let logitScale: Tensor
 
-    typealias Towers = (textProjection: Linear, conv1: Conv2d, norm1: GroupNorm, conv2: Conv2d, norm2: GroupNorm, conv3: Conv2d,
-                        norm3: GroupNorm, imageHidden: Linear, imageProjection: Linear)
+    typealias Towers = (textProjection: Linear, imageTrunk: SmallImageTrunk, imageProjection: Linear)
 
     /// The text projection and the image tower, drawn in this order from the current seed.
     static func makeTowers(side: Int, width: Int) throws -> Towers {
-        (Linear(width, width, bias: false),
-         Conv2d(3, 32, kernelSize: 3, padding: 1), try GroupNorm(groups: 8, channels: 32),
-         Conv2d(32, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
-         Conv2d(64, 64, kernelSize: 3, stride: 2, padding: 1), try GroupNorm(groups: 8, channels: 64),
-         Linear(64 * (side / 4) * (side / 4), 128), Linear(128, width, bias: false))
+        (Linear(width, width, bias: false), try SmallImageTrunk(side: side, what: "ShapesCLIP"),
+         Linear(SmallImageTrunk.features, width, bias: false))
     }
 
-    static func checkSide(_ side: Int) throws {
-        guard side >= 8, side % 4 == 0 else {
-            throw DiffusionError.invalidArgument(name: "ShapesCLIP", reason: "side must be a multiple of 4 ≥ 8, got \(side)")
-        }
-    }
+    static func checkSide(_ side: Int) throws { try SmallImageTrunk.checkSide(side, what: "ShapesCLIP") }
 
     private init(side: Int, text: CLIPTextModel, tokenizer: any TextTokenizer, vocabulary: [String]?, pretrainedText: Bool,
                  textSource: String?, tokenizerSource: String?, towers: Towers) throws {
@@ -56,12 +47,13 @@ public final class ShapesCLIP: Module {
         self.text = text
         self.pretrainedText = pretrainedText
         (self.textSource, self.tokenizerSource) = (textSource, tokenizerSource)
-        (textProjection, conv1, norm1, conv2, norm2, conv3, norm3, imageHidden, imageProjection) = towers
+        (textProjection, imageTrunk, imageProjection) = towers
         logitScale = try Tensor([Float(Foundation.log(Double(1 / 0.07)))], shape: [1])
         super.init()
-        for (name, m) in [("text", text), ("text_projection", textProjection), ("conv1", conv1), ("norm1", norm1), ("conv2", conv2),
-                          ("norm2", norm2), ("conv3", conv3), ("norm3", norm3), ("image_hidden", imageHidden),
-                          ("image_projection", imageProjection)] as [(String, Module)] { child(name, m) }
+        child("text", text)
+        child("text_projection", textProjection)
+        imageTrunk.register(on: self, hiddenName: "image_hidden")
+        child("image_projection", imageProjection)
         parameter("logit_scale", logitScale)
         if pretrainedText { try text.freeze() }
     }
@@ -199,14 +191,7 @@ public final class ShapesCLIP: Module {
 
     /// Image features before projection [B, 128]: the space Fréchet distance is measured in.
     public func imageFeatures(_ images: Tensor) throws -> Tensor {
-        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == side, images.shape[3] == side else {
-            throw DiffusionError.shapeMismatch(what: "ShapesCLIP image input", shapes: [images.shape, [-1, 3, side, side]],
-                                               reason: "images must be [B, 3, \(side), \(side)]")
-        }
-        var h = try norm1(conv1(images)).silu()
-        h = try norm2(conv2(h)).silu()
-        h = try norm3(conv3(h)).silu()
-        return try imageHidden(h.flatten(from: 1)).silu()
+        try imageTrunk(images, what: "ShapesCLIP image")
     }
 
     /// Unit-length image embeddings [B, width].

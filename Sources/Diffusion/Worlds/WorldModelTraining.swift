@@ -39,20 +39,16 @@ extension Module {
     }
 }
 
-/// Reads a world model's checkpoint: its tensors and the integer config keys asked for, checking
-/// the architecture.
+/// Reads a world model's checkpoint, checking the architecture: its tensors and every integer
+/// of its config, `keys` required among them.
 func loadWorldModel(_ path: String, architecture: String, keys: [String]) throws -> (tensors: [String: Tensor], config: [String: Int]) {
     let checkpoint = try Checkpoint.load(path, loadTraining: false)
     guard checkpoint.architecture == architecture else {
         throw DiffusionError.invalidArgument(name: path, reason: "holds a \(checkpoint.architecture), not a \(architecture)")
     }
-    let stored = try checkpoint.configDictionary()
-    var config: [String: Int] = [:]
-    for key in keys {
-        guard let value = stored[key] as? Int else {
-            throw DiffusionError.invalidArgument(name: path, reason: "config has no integer \"\(key)\"")
-        }
-        config[key] = value
+    let config = try checkpoint.configDictionary().compactMapValues { $0 as? Int }
+    if let missing = keys.first(where: { config[$0] == nil }) {
+        throw DiffusionError.invalidArgument(name: path, reason: "config has no integer \"\(missing)\"")
     }
     return (checkpoint.tensors.dictionary, config)
 }
