@@ -7,6 +7,7 @@ let package = Package(
     name: "Snoopi",
     products: [
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
@@ -35,13 +36,15 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         .target(name: "Engine", dependencies: ["CBLAS", "CSupport", "CKernels"], path: "Sources/Engine"),
-        .target(name: "Checkpoints", dependencies: ["Engine", "CHDF5"], path: "Sources/Checkpoints"),
-        .target(name: "Graphics", dependencies: ["Engine", "CPNG", "CFreeType"], path: "Sources/Graphics"),
+        // Beside Engine: the processes a run is spread over (one, or Open MPI's, loaded at run time).
+        .target(name: "Distributed", path: "Sources/Distributed"),
+        .target(name: "Checkpoints", dependencies: ["Engine", "Distributed", "CHDF5"], path: "Sources/Checkpoints"),
+        .target(name: "Graphics", dependencies: ["Engine", "Distributed", "CPNG", "CFreeType"], path: "Sources/Graphics"),
         .target(name: "Models", dependencies: ["Engine", "Checkpoints"], path: "Sources/Models"),
-        .target(name: "Diffusion", dependencies: ["Engine", "Checkpoints", "Graphics", "Models"], path: "Sources/Diffusion"),
-        .target(name: "Distill", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion"], path: "Sources/Distill"),
-        .target(name: "Language", dependencies: ["Engine", "Checkpoints", "Models", "Graphics", "Diffusion", "Distill"], path: "Sources/Language"),
-        .executableTarget(name: "snp", dependencies: ["Engine", "Checkpoints", "Models", "Diffusion", "Distill", "Graphics", "Language", "CReadline"], path: "Sources/snp"),
+        .target(name: "Diffusion", dependencies: ["Engine", "Distributed", "Checkpoints", "Graphics", "Models"], path: "Sources/Diffusion"),
+        .target(name: "Distill", dependencies: ["Engine", "Distributed", "Checkpoints", "Models", "Diffusion"], path: "Sources/Distill"),
+        .target(name: "Language", dependencies: ["Engine", "Distributed", "Checkpoints", "Models", "Graphics", "Diffusion", "Distill"], path: "Sources/Language"),
+        .executableTarget(name: "snp", dependencies: ["Engine", "Distributed", "Checkpoints", "Models", "Diffusion", "Distill", "Graphics", "Language", "CReadline"], path: "Sources/snp"),
         .executableTarget(name: "snp-bench", dependencies: ["Engine", "Models", "Diffusion", "Distill", "CBLAS"], path: "Sources/snp-bench"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSupport"],
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "DistillTests", dependencies: ["Distill", "Diffusion", "Models", "Engine"], path: "Tests/DistillTests"),
         .testTarget(name: "LanguageTests", dependencies: ["Language", "Engine", "Checkpoints"],
                     path: "Tests/LanguageTests", resources: [.copy("Scripts")]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"], path: "Tests/DistributedTests"),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Engine", "CPNG"], path: "Tests/GraphicsTests"),
     ],
     swiftLanguageModes: [.v5]

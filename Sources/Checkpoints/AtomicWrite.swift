@@ -1,3 +1,4 @@
+import Distributed
 import Engine
 import Foundation
 
@@ -21,7 +22,12 @@ enum AtomicWrite {
     }
 
     /// Runs `write` with a temporary file path, then moves the finished file to `destination`.
+    /// Under several ranks the root alone writes (`Collectives.rootWrites`).
     static func file(at destination: String, _ write: (String) throws -> Void) throws {
+        try Collectives.rootWrites { try fileHere(at: destination, write) }
+    }
+
+    private static func fileHere(at destination: String, _ write: (String) throws -> Void) throws {
         try checkFolder(of: destination)
         let temporary = temporaryPath(for: destination)
         do {
@@ -43,6 +49,10 @@ enum AtomicWrite {
     /// moved aside and deleted only after the new folder is in place; if the process dies between
     /// the two renames the old folder survives as `.NAME.tmp-…` next to it.
     static func folder(at destination: String, _ write: (String) throws -> Void) throws {
+        try Collectives.rootWrites { try folderHere(at: destination, write) }
+    }
+
+    private static func folderHere(at destination: String, _ write: (String) throws -> Void) throws {
         try checkFolder(of: destination)
         let temporary = temporaryPath(for: destination)
         let manager = FileManager.default

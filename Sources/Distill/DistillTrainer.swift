@@ -1,5 +1,6 @@
 import Checkpoints
 import Diffusion
+import Distributed
 import Engine
 import Foundation
 import Models
@@ -118,6 +119,11 @@ public struct DistillOptions {
 /// the shapes world, a dataset or a prompt list: VSD needs no images); VSD against the frozen and LoRA teachers (one network, adapters off/on) updates the
 /// student; then the LoRA teacher takes `loraStepsPerStudentStep` denoising steps (eq. 3, prompt
 /// dropout) on detached student samples. Drive it with `runTraining`.
+///
+/// Data-parallel under MPI (`mpirun -np N snp distill …`), as `TeacherTrainer` is: each rank
+/// computes its rows of every batch (`BatchShare`) from the whole batch's draws, the student's
+/// and the LoRA teacher's gradients are summed over the ranks before their optimizers step, and
+/// evaluations split their images over the ranks.
 public final class DistillTrainer: TrainingRun {
     public let teacher: WorldTeacher
     public let student: OneStepStudent
@@ -148,10 +154,17 @@ public final class DistillTrainer: TrainingRun {
     /// Reads prompt accuracy at evaluations (nil: the shipped classifier beside the teacher's
     /// encoder, looked up at the first evaluation; none when there is no such file).
     public var judge: AttributeClassifier?
+    /// The ranks this run is spread over (the current group when it was made).
+    public let collective: any Collective
 
     /// `student`: the one-step student to train, in place (default: a fresh copy of `teacher`).
     public init(teacher: WorldTeacher, data: any PromptSource, options: DistillOptions, student: OneStepStudent? = nil) throws {
         try options.validate()
+        collective = Collectives.current
+        _ = try BatchShare(batch: options.batchSize, over: collective)
+        if collective.size > 1, options.adversarial != nil {
+            throw DistillError.invalidArgument(name: "distillation", reason: "the adversarial term does not run data-parallel yet: run it on one rank")
+        }
         realData = data as? any ImageTextDataset
         if let realData {
             try realData.requireSide(teacher.side, for: "the teacher")
@@ -268,12 +281,13 @@ public final class DistillTrainer: TrainingRun {
 
     /// MSE between the student's x0 from the pairs' noise and the teacher's samples from it, on
     /// pair rows step·B ..< (step+1)·B (cycling).
-    func regressionLoss() throws -> Tensor {
+    /// This rank's rows of them, weighted by their share of the batch.
+    func regressionLoss(share: BatchShare) throws -> Tensor {
         let (noise, images, captions) = try pairs()
         let b = options.batchSize, n = captions.count
-        let rows = (0..<b).map { (step * b + $0) % n }
+        let rows = share.mine((0..<b).map { (step * b + $0) % n })
         let x0 = try student.x0(noise: noise.indexSelect(axis: 0, indices: rows), context: teacher.context(rows.map { captions[$0] }))
-        return try Tensor.mse(x0, images.indexSelect(axis: 0, indices: rows))
+        return try share.weighted(Tensor.mse(x0, images.indexSelect(axis: 0, indices: rows)))
     }
 
     /// One regression step: MSE between the student's x0 from z and the teacher's sample from z.
@@ -284,10 +298,13 @@ public final class DistillTrainer: TrainingRun {
             : r.learningRate
         studentOptimizer.beta1 = r.beta1 ?? options.beta1
         studentOptimizer.zeroGrad()
-        let loss = try regressionLoss()
+        let share = try BatchShare(batch: options.batchSize, over: collective)
+        let loss = try regressionLoss(share: share)
         try loss.backward()
+        try share.allReduceGradients(studentParameters)
         let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
-        let metrics = ["regression_loss": Double(try loss.item()), "grad_norm": Double(gradNorm)]
+        var metrics = try share.sum(["regression_loss": Double(try loss.item())])
+        metrics["grad_norm"] = Double(gradNorm)
         try checkFinite(metrics, step: step + 1)
         try studentOptimizer.step()
         return metrics
@@ -296,8 +313,10 @@ public final class DistillTrainer: TrainingRun {
     /// One VSD step of the student, then the LoRA teacher's update(s).
     func vsdStep() throws -> [String: Double] {
         let b = options.batchSize
-        let captions = try self.captions(at: step)
-        let context = try teacher.context(captions), unconditional = try teacher.context(Array(repeating: "", count: b))
+        let share = try BatchShare(batch: b, over: collective)
+        let captions = share.mine(try self.captions(at: step))
+        let mine = captions.count
+        let context = try teacher.context(captions), unconditional = try teacher.context(Array(repeating: "", count: mine))
         let vsdStep = step - options.regressionSteps
         let warm = options.warmupSteps > 0 ? Swift.min(1, Float(vsdStep + 1) / Float(options.warmupSteps)) : 1
         studentOptimizer.learningRate = options.learningRate * warm
@@ -305,9 +324,9 @@ public final class DistillTrainer: TrainingRun {
 
         // Student update: VSD (+ the clamped CLIP loss).
         studentOptimizer.zeroGrad()
-        let z = try Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator)
+        let z = try share.mine(Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator))
         let x0 = try student.x0(noise: z, context: context)
-        let terms = try vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: generator)
+        let terms = try vsd.loss(x0: x0, context: context, unconditional: unconditional, generator: generator, share: share)
         // VSD's g is nan_to_num'ed (as DMD2 does), so a teacher that went non-finite would
         // silently give g = 0: stop before the student steps instead.
         for (name, eps) in [("the frozen teacher's ε", terms.epsFrozen), ("the LoRA teacher's ε", terms.epsLora)] {
@@ -316,36 +335,44 @@ public final class DistillTrainer: TrainingRun {
             }
         }
         var loss = terms.loss
-        var metrics: [String: Double] = ["loss": Double(try terms.loss.item())]
+        // Per-rank parts of batch means, summed over the ranks below.
+        var parts: [String: Double] = ["loss": Double(try terms.loss.item())]
         if let clip = options.clipLoss {
             let weight = clip.weight * Swift.max(0, 1 - Float(vsdStep) / Float(Swift.max(1, options.totalSteps - options.regressionSteps)))
             let images = try teacher.encoder.encodeImage(x0.clamp(min: -1, max: 1))
             let texts = try noGrad { try teacher.encoder.encodeText(captions) }
             let cosine = try (images * texts).sum(axes: [1])
-            let clamped = try (-cosine + clip.margin).clamp(min: 0).mean()
+            let clamped = try share.weighted((-cosine + clip.margin).clamp(min: 0).mean())
             loss = try loss + clamped * weight
-            metrics["clip_loss"] = Double(try clamped.item())
+            parts["clip_loss"] = Double(try clamped.item())
         }
         if let r = options.regression, r.weight > 0 {
-            let regression = try regressionLoss()
+            let regression = try regressionLoss(share: share)
             loss = try loss + regression * r.weight
-            metrics["regression_loss"] = Double(try regression.item())
+            parts["regression_loss"] = Double(try regression.item())
         }
         // The discriminator reads the mean of each caption's text states.
         let text = try adversarial.map { _ in try context.mean(axes: [1]) }
         if let adversarial, let text {
             let generatorLoss = try adversarial.generatorLoss(x0, text: text, schedule: teacher.schedule, generator: generator)
             loss = try loss + generatorLoss * adversarial.term.weight
-            metrics["gan_loss"] = Double(try generatorLoss.item())
+            parts["gan_loss"] = Double(try generatorLoss.item())
         }
         try loss.backward()
+        try share.allReduceGradients(studentParameters)
         let gradNorm = try clipGradNorm(studentParameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
-        metrics["grad_norm"] = Double(gradNorm)
-        metrics["g_rms"] = Double(try terms.g.square().mean().sqrt().item())
+        // g's mean square and κ's first two moments, as sums over the batch.
         let k = terms.kappaFrozen.map(Double.init)
-        let kMean = k.reduce(0, +) / Double(k.count)
+        parts["g_square"] = Double(try terms.g.square().mean().item()) * Double(share.fraction)
+        parts["kappa_sum"] = k.reduce(0, +)
+        parts["kappa_square_sum"] = k.map { $0 * $0 }.reduce(0, +)
+        var metrics = try share.sum(parts)
+        metrics["grad_norm"] = Double(gradNorm)
+        metrics["g_rms"] = metrics.removeValue(forKey: "g_square")!.squareRoot()
+        let kMean = metrics.removeValue(forKey: "kappa_sum")! / Double(b)
+        let kSquare = metrics.removeValue(forKey: "kappa_square_sum")! / Double(b)
         metrics["kappa_mean"] = kMean
-        metrics["kappa_std"] = (k.map { ($0 - kMean) * ($0 - kMean) }.reduce(0, +) / Double(k.count)).squareRoot()
+        metrics["kappa_std"] = Swift.max(0, kSquare - kMean * kMean).squareRoot()
         try checkFinite(metrics, step: step + 1)
         try studentOptimizer.step()
 
@@ -360,8 +387,8 @@ public final class DistillTrainer: TrainingRun {
         var loraLoss = 0.0
         for k in 0..<options.loraStepsPerStudentStep {
             let samples = k == 0 ? x0.detach()
-                : try noGrad { try student.x0(noise: Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator), context: context) }
-            loraLoss += try loraStep(samples: samples, captions: captions)
+                : try noGrad { try student.x0(noise: share.mine(Tensor.randn([b, 3, teacher.side, teacher.side], generator: generator)), context: context) }
+            loraLoss += try loraStep(samples: samples, captions: captions, share: share)
         }
         metrics["lora_loss"] = loraLoss / Double(options.loraStepsPerStudentStep)
         try checkFinite(metrics, step: step + 1)
@@ -370,19 +397,22 @@ public final class DistillTrainer: TrainingRun {
 
     /// One denoising step (eq. 3) of the LoRA teacher on `samples`, prompts dropped to "" with
     /// probability `promptDropout`, t ~ U{0…T−1}.
-    func loraStep(samples: Tensor, captions: [String]) throws -> Double {
-        let b = samples.shape[0]
-        let dropped = captions.map { generator.uniform() < options.promptDropout ? "" : $0 }
-        let t = (0..<b).map { _ in generator.integer(below: teacher.schedule.trainSteps) }
-        let noise = try Tensor.randn(samples.shape, generator: generator)
+    /// `samples` and `captions` are this rank's rows of `share`; the draws are the whole batch's.
+    func loraStep(samples: Tensor, captions: [String], share: BatchShare) throws -> Double {
+        let b = share.total, mine = samples.shape[0]
+        let keep = share.mine((0..<b).map { _ in generator.uniform() >= options.promptDropout })
+        let dropped = zip(captions, keep).map { $1 ? $0 : "" }
+        let t = share.mine((0..<b).map { _ in generator.integer(below: teacher.schedule.trainSteps) })
+        let noise = try share.mine(Tensor.randn([b] + Array(samples.shape.dropFirst()), generator: generator))
         let xt = try teacher.schedule.addNoise(x0: samples, noise: noise, t: t)
         loraOptimizer.zeroGrad()
         let prediction = try teachers.withLoRA(enabled: true) {
-            try teachers.prediction(xt, timestep: Tensor(t.map(Float.init), shape: [b]), context: teacher.context(dropped))
+            try teachers.prediction(xt, timestep: Tensor(t.map(Float.init), shape: [mine]), context: teacher.context(dropped))
         }
-        let loss = try Tensor.mse(prediction, noise)
+        let loss = try share.weighted(Tensor.mse(prediction, noise))
         try loss.backward()
-        let value = Double(try loss.item())
+        try share.allReduceGradients(loraNames.map(\.tensor))
+        let value = try share.sum(["lora_loss": Double(try loss.item())])["lora_loss"]!
         guard value.isFinite else { throw TrainingError.nonFinite(step: step + 1, metric: "lora_loss", value: value, lastCheckpoint: nil) }
         try loraOptimizer.step()
         return value
@@ -399,7 +429,12 @@ public final class DistillTrainer: TrainingRun {
         }
         let evaluator = self.evaluator!
         return try withStudentWeights {
-            let images = try student.generate(prompts: evaluator.captions, generator: RandomGenerator(seed: 4321))
+            // Each rank makes its share of the images from its rows of the one noise tensor.
+            let prompts = evaluator.captions
+            let z = try Tensor.randn([prompts.count, 3, teacher.side, teacher.side], generator: RandomGenerator(seed: 4321))
+            let images = try collective.splitRows(prompts.count) { rows in
+                try student.generate(prompts: Array(prompts[rows]), noise: z.slice(axis: 0, start: rows.lowerBound, end: rows.upperBound))
+            }
             var metrics = try evaluator.evaluate(images)
             // Does the LoRA teacher track the student? Its denoising loss on the student's samples
             // and on real images, at the same t and noise (lower on the student's: it learned them).

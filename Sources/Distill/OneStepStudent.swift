@@ -67,7 +67,14 @@ public final class OneStepStudent {
     /// Images for `prompts` from noise drawn by `generator`, clamped to [−1, 1], without gradient.
     public func generate(prompts: [String], generator: RandomGenerator) throws -> Tensor {
         guard !prompts.isEmpty else { throw DistillError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
-        let z = try Tensor.randn([prompts.count, 3, side, side], generator: generator)
+        return try generate(prompts: prompts, noise: Tensor.randn([prompts.count, 3, side, side], generator: generator))
+    }
+
+    /// Images for `prompts` from the given noise z [B, 3, side, side].
+    public func generate(prompts: [String], noise z: Tensor) throws -> Tensor {
+        guard z.shape == [prompts.count, 3, side, side] else {
+            throw DistillError.invalidArgument(name: "noise", reason: "must be \([prompts.count, 3, side, side]) for \(prompts.count) prompts, got \(z.shape)")
+        }
         return try noGrad { try x0(noise: z, context: pipeline.context(prompts)).clamp(min: -1, max: 1) }
     }
 

@@ -76,12 +76,24 @@ public struct VSD {
     /// (and the empty prompt's, `unconditional`): draws t, ε and κ from `generator`, runs both
     /// teachers without gradient at x_t = α_t sg(x0) + σ_t ε, and returns the surrogate whose
     /// gradient is w(t)(ε̂_ψ − ε̂_φ) · ∂x0/∂θ / N.
-    public func loss(x0: Tensor, context: Tensor, unconditional: Tensor, generator: RandomGenerator) throws -> VSDTerms {
-        let b = x0.shape[0]
-        let (kappaFrozen, kappaLora) = try guidance.draw(batch: b, generator)
+    ///
+    /// With a `share` (data-parallel training), `x0` and the contexts are this rank's rows of the
+    /// batch: t, ε and κ are drawn for the whole batch, as one process would, and the rows kept;
+    /// the loss is weighted by the rows' share of the batch.
+    public func loss(x0: Tensor, context: Tensor, unconditional: Tensor, generator: RandomGenerator,
+                     share: BatchShare? = nil) throws -> VSDTerms {
+        let b = x0.shape[0], total = share?.total ?? b
+        let drawnFrozen: [Float], drawnLora: [Float]
+        (drawnFrozen, drawnLora) = try guidance.draw(batch: total, generator)
         let range = timesteps
-        let t = (0..<b).map { _ in range.lowerBound + generator.integer(below: range.count) }
-        let noise = try Tensor.randn(x0.shape, generator: generator)
+        let drawnT = (0..<total).map { _ in range.lowerBound + generator.integer(below: range.count) }
+        let drawnNoise = try Tensor.randn([total] + Array(x0.shape.dropFirst()), generator: generator)
+        let kappaFrozen = share?.mine(drawnFrozen) ?? drawnFrozen, kappaLora = share?.mine(drawnLora) ?? drawnLora
+        let t = share?.mine(drawnT) ?? drawnT
+        let noise = try share?.mine(drawnNoise) ?? drawnNoise
+        guard t.count == b else {
+            throw DistillError.invalidArgument(name: "VSD", reason: "x0 has \(b) rows but this rank's share of the batch is \(t.count)")
+        }
         let sample = x0.detach()
         let xt = try schedule.addNoise(x0: sample, noise: noise, t: t)
         let (frozen, lora) = try noGrad {
@@ -106,7 +118,7 @@ public struct VSD {
         }
         let g = try noGrad { try (weight * (frozen - lora)).nanToNum() }
         let target = try (sample - g).detach()
-        let loss = try Tensor.mse(x0, target) * 0.5
+        let loss = try (share?.weighted(Tensor.mse(x0, target)) ?? Tensor.mse(x0, target)) * 0.5
         return VSDTerms(loss: loss, g: g, t: t, kappaFrozen: kappaFrozen, kappaLora: kappaLora, noise: noise, xt: xt,
                         epsFrozen: frozen, epsLora: lora, weight: weight.scalars)
     }

@@ -1,3 +1,4 @@
+import Distributed
 import Engine
 import Foundation
 
@@ -5,8 +6,13 @@ import Foundation
 /// Checkpoints' `AtomicWrite`, which this sibling target cannot import).
 enum AtomicFile {
     /// Writes `bytes` to `folder/.NAME.tmp-PID-RANDOM`, `fsync`s it and renames it to `path`;
-    /// on any failure the temporary is removed and `path` is untouched.
+    /// on any failure the temporary is removed and `path` is untouched. Under several ranks the
+    /// root alone writes (`Collectives.rootWrites`).
     static func write(_ bytes: [UInt8], to path: String) throws {
+        try Collectives.rootWrites { try writeHere(bytes, to: path) }
+    }
+
+    private static func writeHere(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         var isFolder: ObjCBool = false

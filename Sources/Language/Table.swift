@@ -1,4 +1,5 @@
 import Engine
+import Distributed
 import Foundation
 
 /// Rows of named columns, as `sweep` makes them: prints aligned, saves as CSV or Markdown,
@@ -117,8 +118,10 @@ public final class Table: IterableObject {
         default: throw RuntimeError("table.save(): the path must end in .csv or .md, got \(quoted(path))", parameter: "path")
         }
         do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            FileAccessLog.wrote(path)
+            try Collectives.rootWrites {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                FileAccessLog.wrote(path)
+            }
         } catch {
             throw RuntimeError("table.save(): cannot write \(path): \(error.localizedDescription)", parameter: "path")
         }

@@ -1,5 +1,6 @@
 // snp: Snoopi's command line. Subcommands live one per file in this folder (Commands.swift).
 import Checkpoints
+import Distributed
 import Engine
 import Foundation
 
@@ -16,4 +17,18 @@ if arguments.first == isolatedReaderCommand {
 }
 // SNP_ISOLATE_HDF5=0 opens files directly (trusted files, or to measure what isolation costs).
 if ProcessInfo.processInfo.environment["SNP_ISOLATE_HDF5"] != "0" { HDF5File.isolatedReader = readInChildProcess }
-exit(SnpCommand.main(arguments))
+// Under mpirun/srun: join the job. Rank 0 alone prints results (the others' standard output is
+// dropped; their errors still show), and a rank that fails stops every rank.
+do {
+    let world = try Collectives.startFromEnvironment()
+    if world.size > 1 {
+        if arguments.first == "batch" {
+            world.abort("snp batch runs its jobs as processes of its own and cannot run under mpirun; run it alone, or use --emit-slurm", code: 2)
+        }
+        if !world.isRoot { _ = freopen("/dev/null", "w", stdout) }
+    }
+} catch {
+    FileHandle.standardError.write(Data("snp: \(error)\n".utf8))
+    exit(2)
+}
+Collectives.finish(code: SnpCommand.main(arguments))

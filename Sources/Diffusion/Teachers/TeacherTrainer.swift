@@ -1,4 +1,5 @@
 import Checkpoints
+import Distributed
 import Engine
 import Foundation
 import Models
@@ -45,6 +46,11 @@ public struct TeacherTrainingOptions {
 /// dataset's training examples k·B ..< (k+1)·B; noise, timesteps and dropout come from one seeded
 /// generator whose position is checkpointed, so a resumed run repeats an uninterrupted one
 /// exactly. Drive it with `runTraining`.
+///
+/// Data-parallel under MPI (`mpirun -np N snp train-teacher …`): each rank loads and computes
+/// its rows of every batch (`BatchShare`), draws the whole batch's noise, timesteps and dropout
+/// as one process would, and the gradients are summed over the ranks before clipping; so N ranks
+/// train as one process with the same batch does, and evaluations split their images over ranks.
 public final class TeacherTrainer: TrainingRun {
     public let teacher: WorldTeacher
     public let data: any ImageTextDataset
@@ -57,6 +63,8 @@ public final class TeacherTrainer: TrainingRun {
     let schedule: CosineSchedule
     let parameters: [(name: String, tensor: Tensor)]
     private var evaluator: SampleEvaluator?
+    /// The ranks this run is spread over (the current group when it was made).
+    public let collective: any Collective
     /// Reads prompt accuracy at evaluations (nil: the shipped classifier beside the teacher's
     /// encoder, looked up at the first evaluation; none when there is no such file).
     public var judge: AttributeClassifier?
@@ -64,6 +72,8 @@ public final class TeacherTrainer: TrainingRun {
     public init(teacher: WorldTeacher, data: any ImageTextDataset, options: TeacherTrainingOptions = TeacherTrainingOptions()) throws {
         try options.validate()
         try data.requireSide(teacher.side, for: "the teacher")
+        collective = Collectives.current
+        _ = try BatchShare(batch: options.batchSize, over: collective)
         self.teacher = teacher
         self.data = data
         self.options = options
@@ -74,28 +84,35 @@ public final class TeacherTrainer: TrainingRun {
         schedule = CosineSchedule(rate: options.learningRate, totalSteps: options.totalSteps, warmupSteps: options.warmupSteps)
     }
 
-    /// The denoising loss (eq. 3) of one batch: images, captions (after dropout), timesteps and
-    /// noise from the run's generator.
-    func loss(images: Tensor, captions: [String]) throws -> Tensor {
-        let b = images.shape[0]
-        let dropped = captions.map { generator.uniform() < options.promptDropout ? "" : $0 }
+    /// The denoising loss (eq. 3) of this rank's rows of one batch: `images` and `captions` are
+    /// those rows; dropout, timesteps and noise are drawn for the whole batch from the run's
+    /// generator and the rows kept. Weighted by the rows' share of the batch.
+    func loss(images: Tensor, captions: [String], share: BatchShare) throws -> Tensor {
+        let b = share.total
+        let keep = (0..<b).map { _ in generator.uniform() >= options.promptDropout }
         let t = (0..<b).map { _ in generator.integer(below: teacher.schedule.trainSteps) }
-        let noise = try Tensor.randn(images.shape, generator: generator)
-        let xt = try teacher.schedule.addNoise(x0: images, noise: noise, t: t)
-        let prediction = try teacher.epsilon(xt, t: t, context: teacher.context(dropped))
-        return try Tensor.mse(prediction, noise)
+        let noise = try share.mine(Tensor.randn([b] + Array(images.shape.dropFirst()), generator: generator))
+        let dropped = zip(captions, share.mine(keep)).map { $1 ? $0 : "" }
+        let mine = share.mine(t)
+        let xt = try teacher.schedule.addNoise(x0: images, noise: noise, t: mine)
+        let prediction = try teacher.epsilon(xt, t: mine, context: teacher.context(dropped))
+        return try share.weighted(Tensor.mse(prediction, noise))
     }
 
     public func trainStep() throws -> [String: Double] {
         teacher.network.train()
         defer { teacher.network.eval() }
-        let batch = try data.examples(options.batchSize, split: .train, start: step * options.batchSize)
+        let share = try BatchShare(batch: options.batchSize, over: collective)
+        let batch = try data.examples(share.rows.count, split: .train, start: step * options.batchSize + share.rows.lowerBound)
         optimizer.learningRate = schedule.learningRate(at: step)
         optimizer.zeroGrad()
-        let l = try loss(images: batch.images, captions: batch.captions)
+        let l = try loss(images: batch.images, captions: batch.captions, share: share)
         try l.backward()
+        try share.allReduceGradients(optimizer.parameters)
         let gradNorm = try clipGradNorm(optimizer.parameters, maxNorm: options.clipNorm ?? .greatestFiniteMagnitude)
-        let metrics: [String: Double] = ["loss": Double(try l.item()), "grad_norm": Double(gradNorm), "lr": Double(optimizer.learningRate)]
+        var metrics = try share.sum(["loss": Double(try l.item())])
+        metrics["grad_norm"] = Double(gradNorm)
+        metrics["lr"] = Double(optimizer.learningRate)
         try checkFinite(metrics, step: step + 1)
         try optimizer.step()
         ema.update()
@@ -110,8 +127,14 @@ public final class TeacherTrainer: TrainingRun {
         if evaluator == nil { evaluator = try SampleEvaluator(teacher: teacher, data: data, count: options.evalCount, judge: judge) }
         let evaluator = self.evaluator!
         return try ema.withAveragedWeights {
-            let images = try teacher.sample(prompts: evaluator.captions, kappa: options.evalKappa, steps: options.evalSteps,
-                                            generator: RandomGenerator(seed: 1234))
+            // Each rank samples its share of the captions from its rows of the one noise tensor.
+            let captions = evaluator.captions
+            let noise = try Tensor.randn([captions.count, 3, teacher.side, teacher.side], generator: RandomGenerator(seed: 1234))
+            let images = try collective.splitRows(captions.count) { rows in
+                try teacher.sample(prompts: Array(captions[rows]), kappa: [options.evalKappa], steps: options.evalSteps,
+                                   noise: noise.slice(axis: 0, start: rows.lowerBound, end: rows.upperBound),
+                                   generator: RandomGenerator(seed: 1234))
+            }
             return try evaluator.evaluate(images)
         }
     }

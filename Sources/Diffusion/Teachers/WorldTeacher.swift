@@ -146,9 +146,10 @@ public final class WorldTeacher {
     ///
     /// With `attentionNegativePrompts`, every attention processor also receives those prompts'
     /// context (NASA, when installed on the network, steers away from it in both CFG branches).
+    /// `noise`: the starting noise [B, 3, side, side] (default: drawn first from `generator`).
     public func sample(prompts: [String], negativePrompts: [String]? = nil, kappa: [Float], steps: Int = 20,
                        sampler kind: SamplerKind = .dpmsolver, attentionNegativePrompts: [String]? = nil,
-                       generator: RandomGenerator, onStep: StepCallback? = nil) throws -> Tensor {
+                       noise given: Tensor? = nil, generator: RandomGenerator, onStep: StepCallback? = nil) throws -> Tensor {
         guard !prompts.isEmpty else { throw DiffusionError.invalidArgument(name: "prompts", reason: "the prompt list is empty") }
         guard kappa.count == 1 || kappa.count == prompts.count else {
             throw DiffusionError.invalidArgument(name: "kappa", reason: "give one κ or one per prompt (\(prompts.count)), got \(kappa.count)")
@@ -174,7 +175,11 @@ public final class WorldTeacher {
                                          kappa: Tensor(kappa, shape: [kappa.count]))
         let sampler = try self.sampler(kind)
         return try noGrad {
-            let noise = try Tensor.randn([prompts.count, 3, side, side], generator: generator)
+            let shape = [prompts.count, 3, side, side]
+            if let given, given.shape != shape {
+                throw DiffusionError.invalidArgument(name: "noise", reason: "must be \(shape) for \(prompts.count) prompts, got \(given.shape)")
+            }
+            let noise = try given ?? Tensor.randn(shape, generator: generator)
             return try sampler.sample(guidance.denoiser, noise: noise, steps: steps, generator: generator, onStep: onStep)
                 .clamp(min: -1, max: 1)
         }

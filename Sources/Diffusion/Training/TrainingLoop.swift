@@ -1,4 +1,5 @@
 import Checkpoints
+import Distributed
 import Engine
 import Foundation
 
@@ -91,10 +92,16 @@ public enum TrainingOutcome: Equatable, Sendable {
 /// (metrics added to the same history row; NaN in rows without them), writes checkpoints, shows
 /// progress, stops cleanly at the end of a step on Ctrl-C, and stops on a NaN/Inf metric with
 /// the last good checkpoint left in place.
+///
+/// Over several ranks (`Collectives.current`, under `mpirun`) every rank runs the loop in step
+/// with the others; rank 0 alone shows progress and writes checkpoints, and a Ctrl-C any rank sees
+/// stops every rank after the same step.
 @discardableResult
 public func runTraining(_ run: TrainingRun, steps: Int, schedule: TrainingSchedule = TrainingSchedule(),
                   progress: ProgressReporter? = nil) throws -> TrainingOutcome {
     try schedule.validate()
+    let collective = Collectives.current
+    let progress = collective.isRoot ? progress : nil
     guard steps >= run.step else {
         throw TrainingError.invalidOptions("the run has already taken \(run.step) steps, more than the \(steps) asked for")
     }
@@ -112,7 +119,8 @@ public func runTraining(_ run: TrainingRun, steps: Int, schedule: TrainingSchedu
     }
     func checkpoint() throws {
         guard let path = schedule.checkpointPath else { return }
-        try run.save(to: path)
+        // The root writes; the others go on at once (what they would write is the same).
+        if collective.isRoot { try Collectives.alone { try run.save(to: path) } }
         lastCheckpoint = path
     }
     while run.step < steps {
@@ -127,7 +135,7 @@ public func runTraining(_ run: TrainingRun, steps: Int, schedule: TrainingSchedu
         for (name, value) in metrics { sums[name, default: 0] += value }
         counted += 1
         let step = run.step
-        let interrupted = Interruption.isRequested
+        let interrupted = try collective.any(Interruption.isRequested)
         let evaluate = schedule.evalEvery > 0 && (step % schedule.evalEvery == 0 || step == steps)
         if step % schedule.logEvery == 0 || step == steps || interrupted || evaluate {
             var evaluation: [String: Double] = [:]
