@@ -1,7 +1,8 @@
 import Foundation
 
 /// The batch's report.md (a table of every job, its failures' log tails, its pictures, its
-/// files) and status.json (the same for programs), rewritten whenever a job starts or ends.
+/// files), status.json (the same for programs) and results.csv (the jobs' sweep values and
+/// result fields merged into one table), rewritten whenever a job starts or ends.
 struct BatchReport {
     let plan: BatchPlan
     let records: [JobRecord?]
@@ -13,6 +14,34 @@ struct BatchReport {
         try markdown().write(toFile: plan.out + "/report.md", atomically: true, encoding: .utf8)
         let data = try JSONSerialization.data(withJSONObject: statusJSON(), options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: plan.out + "/status.json"), options: .atomic)
+        try csv().write(toFile: plan.out + "/results.csv", atomically: true, encoding: .utf8)
+    }
+
+    /// The sweeps' variables (in order of first appearance) and the union of the result fields.
+    private func columns() -> (axes: [String], fields: [String]) {
+        var fields = Array(Set(records.compactMap { $0 }.flatMap { ($0.result ?? [:]).keys })).sorted()
+        var axes: [String] = []
+        for job in plan.jobs { for b in job.bindings where !axes.contains(b.name) { axes.append(b.name) } }
+        fields.removeAll { axes.contains($0) }
+        return (axes, fields)
+    }
+
+    /// One row per job: name, state, wall seconds, the sweep values, the result fields (empty
+    /// where a job has none yet), as the collector of a Slurm array merges them.
+    func csv() -> String {
+        let (axes, fields) = columns()
+        func quoted(_ text: String) -> String {
+            text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        var lines = [(["job", "state", "seconds"] + axes + fields).map(quoted).joined(separator: ",")]
+        for (index, job) in plan.jobs.enumerated() {
+            let record = records[index]
+            var cells = [job.name, record?.status.rawValue ?? "not run", record.map { String(format: "%.2f", $0.wallSeconds) } ?? ""]
+            cells += axes.map { axis in job.bindings.first { $0.name == axis }.map { unquoted($0.literal) } ?? "" }
+            cells += fields.map { key in record?.result?[key].map { cellText($0, precise: true) } ?? "" }
+            lines.append(cells.map(quoted).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private func state(_ index: Int) -> String {
@@ -72,12 +101,8 @@ struct BatchReport {
                      + " · this run \(duration(Date().timeIntervalSince(started))) · updated \(updated.string(from: Date()))")
         lines.append("")
 
-        // The jobs table: status, time, memory, the union of the result fields, the log.
-        var fields = Array(Set(done.flatMap { ($0.result ?? [:]).keys })).sorted()
-        // Every sweep's variables, in order of first appearance (several sweeps may share a batch).
-        var axes: [String] = []
-        for job in plan.jobs { for b in job.bindings where !axes.contains(b.name) { axes.append(b.name) } }
-        fields.removeAll { axes.contains($0) }
+        // The jobs table: status, time, memory, the sweeps' values, the result fields, the log.
+        let (axes, fields) = columns()
         let header = ["", "job", "status", "time", "peak memory"] + axes + fields + ["log"]
         lines.append("| " + header.joined(separator: " | ") + " |")
         lines.append("|" + header.map { _ in "---" }.joined(separator: "|") + "|")
@@ -144,10 +169,11 @@ struct BatchReport {
         return tail.isEmpty ? ["(empty log)"] : (trimmed.count > count ? ["…"] + tail : tail)
     }
 
-    private func cellText(_ value: Any) -> String {
+    /// A result value as text; numbers to 4 significant digits, or every digit when `precise`.
+    private func cellText(_ value: Any, precise: Bool = false) -> String {
         switch value {
         case let n as NSNumber where String(cString: n.objCType) == "c": return n.boolValue ? "true" : "false"
-        case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.4g", d)
+        case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : precise ? "\(d)" : String(format: "%.4g", d)
         case let s as String: return s
         default:
             guard JSONSerialization.isValidJSONObject([value]),

@@ -25,7 +25,11 @@ do {
         if arguments.first == "batch" {
             world.abort("snp batch runs its jobs as processes of its own and cannot run under mpirun; run it alone, or use --emit-slurm", code: 2)
         }
-        if !world.isRoot { _ = freopen("/dev/null", "w", stdout) }
+        if world.isRoot {
+            FileHandle.standardError.write(Data("snp: \(world.size) ranks over \(world.transport); rank 0 prints and writes\n".utf8))
+        } else {
+            _ = freopen("/dev/null", "w", stdout)
+        }
     }
 } catch {
     FileHandle.standardError.write(Data("snp: \(error)\n".utf8))

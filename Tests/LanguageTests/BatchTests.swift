@@ -98,6 +98,11 @@ struct BatchTests {
         #expect(report.contains("deliberate"))
         #expect(report.contains("<img src=\"jobs/pass/pictures/show-1.png\""))
         #expect(report.contains("| alpha | tag | label | score | total | log |"))
+        // The merged table: one row per job, the sweep's values and result fields as columns.
+        let csv = try String(contentsOfFile: out + "/results.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(csv.first == "job,state,seconds,alpha,tag,label,score,total" && csv.count == 10, "\(csv)")
+        #expect(csv.contains { $0.hasPrefix("\"grid.alpha=0.5,tag=b\",passed,") && $0.hasSuffix(",0.5,b,,5,") }, "\(csv)")
+        #expect(csv.contains { $0.hasPrefix("pass,passed,") && $0.hasSuffix(",,,ok,,3") }, "\(csv)")
 
         // The rerun skips the five finished jobs and reruns the four that failed.
         let again = try runSnp(["batch", folder + "/pass.snp", folder + "/syntax.snp", folder + "/grid.snp", "--out", out, "--json", "--args", "A", "B"])
