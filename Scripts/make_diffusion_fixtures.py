@@ -32,6 +32,10 @@ else is random. Run from the repository root:
 
     .venv/bin/python Scripts/make_diffusion_fixtures.py [--out DIR]
 
+  pipeline_schedulers.json: the scheduler_config.json of SD 1.5 (PNDM), SD 2.1 (DDIM, v), PixArt-α
+                   (DPM-Solver++) and SD-Turbo (Euler, trailing), each through diffusers' from_config
+                   into its own class or another: timesteps and a 4-step trajectory.
+
 Needs torch and diffusers (0.42.1 in .venv).
 """
 
@@ -173,6 +177,56 @@ def samplers_doc():
     return doc
 
 
+# Pipeline folders' scheduler_config.json as the hub ships them (copied by hand; the keys that
+# matter), read by SchedulerConfig; `as`: the class diffusers' from_config builds from it (None:
+# its own). Step counts and a short trajectory with the analytic model, per case.
+PIPELINE_SCHEDULERS = {
+    "sd15_pndm": {"_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                  "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+                  "trained_betas": None, "clip_sample": False},
+    "sd21_ddim_v": {"_class_name": "DDIMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                    "clip_sample": False, "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": False,
+                    "steps_offset": 1, "trained_betas": None},
+    "pixart_dpm": {"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "dpmsolver++", "beta_end": 0.02,
+                   "beta_schedule": "linear", "beta_start": 0.0001, "dynamic_thresholding_ratio": 0.995, "euler_at_final": False,
+                   "lower_order_final": True, "num_train_timesteps": 1000, "prediction_type": "epsilon", "sample_max_value": 1.0,
+                   "solver_order": 2, "solver_type": "midpoint", "steps_offset": 0, "thresholding": False,
+                   "timestep_spacing": "linspace", "trained_betas": None, "use_karras_sigmas": False, "use_lu_lambdas": False,
+                   "variance_type": None},
+    "sd_turbo_euler": {"_class_name": "EulerDiscreteScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                       "beta_start": 0.00085, "clip_sample": False, "interpolation_type": "linear", "num_train_timesteps": 1000,
+                       "prediction_type": "epsilon", "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+                       "timestep_spacing": "trailing", "trained_betas": None, "use_karras_sigmas": False},
+}
+PIPELINE_CASES = [  # (config name, class from_config builds, Snoopi's sampler kind)
+    ("sd15_pndm", DPMSolverMultistepScheduler, "dpmsolver"),
+    ("sd15_pndm", DDIMScheduler, "ddim"),
+    ("sd15_pndm", EulerDiscreteScheduler, "euler"),
+    ("sd21_ddim_v", DDIMScheduler, None),
+    ("sd21_ddim_v", EulerDiscreteScheduler, "euler"),
+    ("pixart_dpm", DPMSolverMultistepScheduler, None),
+    ("sd_turbo_euler", EulerDiscreteScheduler, None),
+]
+
+
+def pipeline_schedulers_doc():
+    g = torch.Generator().manual_seed(31)
+    latent = torch.randn(LATENT_SHAPE, generator=g)
+    doc = {"shape": LATENT_SHAPE, "initial_noise": enc(latent), "configs": PIPELINE_SCHEDULERS, "cases": []}
+    for name, cls, kind in PIPELINE_CASES:
+        def make():
+            return cls.from_config(PIPELINE_SCHEDULERS[name])
+        timesteps = {}
+        for n in [1, 4, 20, 50]:
+            s = make()
+            s.set_timesteps(n)
+            timesteps[str(n)] = [float(v) for v in s.timesteps.numpy().astype(np.float64)]
+        doc["cases"].append({"config": name, "scheduler": cls.__name__, "kind": kind, "timesteps": timesteps,
+                             "prediction_type": make().config.prediction_type, "steps": 4,
+                             "trajectory": trajectory(make(), latent, 4)})
+    return doc
+
+
 def write_json(path, doc):
     with open(path, "w") as f:
         json.dump(doc, f, allow_nan=False, separators=(",", ":"))
@@ -188,6 +242,7 @@ def main():
     torch.set_num_threads(1)
     write_json(os.path.join(args.out, "schedules.json"), schedules_doc())
     write_json(os.path.join(args.out, "samplers.json"), samplers_doc())
+    write_json(os.path.join(args.out, "pipeline_schedulers.json"), pipeline_schedulers_doc())
 
 
 if __name__ == "__main__":

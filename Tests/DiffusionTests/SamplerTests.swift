@@ -1,31 +1,19 @@
 import Diffusion
 import Engine
+import Foundation
 import Testing
 
-/// The sampler a fixture case describes, with diffusers' defaults for what the case leaves out.
+/// The sampler a fixture case describes, read through `SchedulerConfig` as a pipeline folder's
+/// scheduler config would be (its class, schedule and settings; diffusers' defaults for the rest).
 func fixtureSampler(_ name: String) throws -> any Sampler {
     let cases = try fixture("samplers")["cases"] as! [String: Any]
     let c = cases[name] as! [String: Any]
-    let config = c["config"] as! [String: Any]
-    let schedule = try fixtureSchedule(c["schedule"] as! String)
-    let prediction = try PredictionType(name: config["prediction_type"] as? String ?? "epsilon")
-    let offset = config["steps_offset"] as? Int ?? 0
-    switch c["scheduler"] as! String {
-    case "DDIMScheduler":
-        let clip = config["clip_sample"] as? Bool ?? true
-        return try DDIM(schedule: schedule, predictionType: prediction,
-                        spacing: TimestepSpacing(name: config["timestep_spacing"] as? String ?? "leading"), stepsOffset: offset,
-                        setAlphaToOne: config["set_alpha_to_one"] as? Bool ?? true,
-                        clipSampleRange: clip ? Float(config["clip_sample_range"] as? Double ?? 1) : nil)
-    case "DPMSolverMultistepScheduler":
-        return try DPMSolverMultistep(schedule: schedule, predictionType: prediction,
-                                      spacing: TimestepSpacing(name: config["timestep_spacing"] as? String ?? "linspace"), stepsOffset: offset)
-    case "EulerDiscreteScheduler":
-        return try EulerDiscrete(schedule: schedule, predictionType: prediction,
-                                 spacing: TimestepSpacing(name: config["timestep_spacing"] as? String ?? "linspace"), stepsOffset: offset)
-    default:
-        throw FixtureMissing(name: "sampler for \(c["scheduler"]!)")
-    }
+    let schedules = try fixture("schedules")["schedules"] as! [String: Any]
+    var values = (schedules[c["schedule"] as! String] as! [String: Any])["config"] as! [String: Any]
+    values.merge(c["config"] as! [String: Any]) { $1 }
+    values["_class_name"] = c["scheduler"] as! String
+    values["num_train_timesteps"] = 1000
+    return try SchedulerConfig(values, source: name).sampler()
 }
 
 let samplerCases = ["ddim_leading", "ddim_trailing", "ddim_linspace_v", "ddim_sample_clip", "dpmpp_2m", "dpmpp_2m_v",
@@ -123,5 +111,53 @@ struct SamplerTests {
         expectError(.timestepOutOfRange(1000, trainSteps: 1000)) {
             _ = try ddim.step(modelOutput: Tensor.zeros([1, 2]), timestep: 1000, sample: Tensor.zeros([1, 2]), steps: 10)
         }
+    }
+}
+
+@Suite("Pipeline scheduler configs against diffusers")
+struct SchedulerConfigTests {
+    /// SD 1.5 (PNDM), SD 2.1 (DDIM, v), PixArt-α (DPM-Solver++) and SD-Turbo (Euler, trailing)
+    /// scheduler_config.json, each into its own sampler or, through from_config, another.
+    @Test func hubConfigsGiveDiffusersTimestepsAndTrajectories() throws {
+        let doc = try fixture("pipeline_schedulers")
+        let configs = doc["configs"] as! [String: Any], cases = doc["cases"] as! [[String: Any]]
+        #expect(cases.count == 7)
+        for c in cases {
+            let name = c["config"] as! String
+            let config = try SchedulerConfig(configs[name] as! [String: Any], source: name)
+            let kind = (c["kind"] as? String).map { WorldTeacher.SamplerKind(rawValue: $0)! }
+            let sampler = try config.sampler(kind)
+            #expect(sampler.predictionType.rawValue == c["prediction_type"] as! String)
+            for (steps, expected) in c["timesteps"] as! [String: Any] {
+                #expect(try sampler.timesteps(steps: Int(steps)!) == floats(expected), "\(name) → \(c["scheduler"]!), \(steps) steps")
+            }
+            let expected = try (c["trajectory"] as! [Any]).map(tensor)
+            var samples: [Tensor] = []
+            _ = try sampler.sample({ x, t in analyticModel(x, t) }, noise: tensor(doc["initial_noise"]), steps: 4, generator: nil) { _, x in
+                samples.append(x)
+            }
+            for (i, (mine, theirs)) in zip(samples, expected).enumerated() {
+                #expect(relativeError(mine, theirs) <= 1e-5, "\(name) → \(c["scheduler"]!) step \(i)")
+            }
+        }
+    }
+
+    @Test func unsupportedSettingsAreRefusedByName() throws {
+        func message(_ values: [String: Any]) -> String {
+            do { _ = try SchedulerConfig(values, source: "x.json").sampler(); return "no error" } catch { return "\(error)" }
+        }
+        #expect(message(["_class_name": "PNDMScheduler"]).contains("PNDMScheduler has no sampler in Snoopi; choose one of ddim, dpmsolver, euler"))
+        #expect(message(["_class_name": "EulerDiscreteScheduler", "use_karras_sigmas": true]).contains("x.json: use_karras_sigmas"))
+        #expect(message(["_class_name": "DPMSolverMultistepScheduler", "solver_order": 3]).contains("solver order other than 2"))
+        #expect(message(["_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "sde-dpmsolver++"]).contains("algorithm_type"))
+        #expect(message(["_class_name": "DDIMScheduler", "rescale_betas_zero_snr": true]).contains("zero-terminal-SNR"))
+        #expect(message(["_class_name": "DDIMScheduler", "prediction_type": "flow"]).contains("prediction type"))
+        #expect(message(["_class_name": "DDIMScheduler", "beta_schedule": "cubic"]).contains("beta schedule"))
+        #expect(message(["_class_name": "DDIMScheduler", "num_train_timesteps": "many"]).contains("num_train_timesteps"))
+        #expect(message(["_class_name": "DDIMScheduler"]) == "no error")
+        // A file that is not a JSON object names the file.
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("sched-\(UUID().uuidString).json").path
+        try "[1, 2]".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: DiffusionError.self) { _ = try SchedulerConfig(contentsOf: bad) }
     }
 }
