@@ -44,6 +44,22 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         logits_per_text; and clip_score.json, a CLIP score computed by
                         transformers (images in [-1, 1] preprocessed as Snoopi's
                         CLIPImageFeatures: torch bicubic + OpenAI mean/std).
+  vae_kl/               diffusers AutoencoderKL, SD-shaped: block_out_channels (8, 16)
+                        (latents 2x smaller), layers_per_block 1, norm_num_groups 4,
+                        4 latent channels, mid-block attention, quant_conv and
+                        post_quant_conv, scaling_factor 0.18215, shift_factor null;
+                        16x16 RGB images, batch 2.
+  vae_kl_shift/         AutoencoderKL, SD3/Flux-shaped scaling: shift_factor 0.0609,
+                        scaling_factor 1.5035, no quant / post-quant conv, no mid-block
+                        attention, block_out_channels (8, 8, 16), layers_per_block 2,
+                        6 latent channels; non-square 12x20 images, batch 2.
+  vae_tiny/             diffusers AutoencoderTiny (TAESD): encoder 3 stages x 8 channels,
+                        blocks (1, 2, 1); decoder 3 stages x 12 channels, blocks
+                        (2, 1, 1); TAESD3's scaling_factor 1.5305 / shift_factor 0.0609;
+                        16x16 images, batch 2.
+                        The VAE folders also hold extras.h5 (the scaling helpers'
+                        results and input gradients) and parameter_grads.h5 (every
+                        parameter's gradient), see make_vae_fixture.
   tokenizer/            a tiny CLIP-format BPE vocabulary (vocab.json, merges.txt)
                         learned by this script from a built-in corpus, and
                         cases.json: ids that transformers' CLIPTokenizer gives for
@@ -83,6 +99,11 @@ the Swift side reads:
   CLIP vision inputs:    pixel_values [B,C,H,W]
   CLIP vision outputs:   last_hidden_state, pooler_output (+ image_embeds for
                          CLIPVisionModelWithProjection)
+  VAE inputs:            sample [B,3,H,W] (images in [-1, 1]), latents [B,C,h,w] (raw,
+                         N(0, 1)), cotangent_* (fixed weights of the gradient losses)
+  VAE outputs:           AutoencoderKL: mean, logvar (latent_dist of sample), sample
+                         (decode of the mean, the model's forward), decoded (decode of
+                         latents); AutoencoderTiny: latents (encode of sample), decoded
 
 All datasets are float32 unless noted. Everything is seeded, so two runs give
 byte-identical files (h5 files are written without timestamps).
@@ -135,8 +156,8 @@ other file is left as it is. Entries written by a run whose library versions
 differ from the manifest's `versions` carry their own `versions`.
 
 Needs, in .venv: torch, numpy, h5py, diffusers, transformers, safetensors
-(pip install diffusers transformers safetensors); diffusers only for the UNet and
-PixArt fixtures. No network access is used (HF_HUB_OFFLINE=1 is set by the script).
+(pip install diffusers transformers safetensors); diffusers only for the UNet,
+PixArt and VAE fixtures. No network access is used (HF_HUB_OFFLINE=1 is set by the script).
 """
 
 import os
@@ -167,11 +188,11 @@ import transformers
 from transformers import (CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection,
                           CLIPTokenizer, CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection)
 
-try:  # only the UNet / PixArt fixtures need diffusers
+try:  # only the UNet / PixArt / VAE fixtures need diffusers
     import diffusers
-    from diffusers import PixArtTransformer2DModel, UNet2DConditionModel
+    from diffusers import AutoencoderKL, AutoencoderTiny, PixArtTransformer2DModel, UNet2DConditionModel
 except ImportError:
-    diffusers = PixArtTransformer2DModel = UNet2DConditionModel = None
+    diffusers = AutoencoderKL = AutoencoderTiny = PixArtTransformer2DModel = UNet2DConditionModel = None
 
 ROOT = Path(__file__).resolve().parent.parent
 PERTURB_SCALE = 0.05
@@ -522,6 +543,135 @@ def make_pixart_fixture(folder: Path, config: dict, seed: int, inputs: dict, sav
     write_h5(folder / "inputs.h5", inputs)
     write_h5(folder / "outputs.h5", {"sample": out})
     return reloaded, out, sens
+
+
+# --------------------------------------------------------------------------
+# VAE fixtures (AutoencoderKL, AutoencoderTiny)
+# --------------------------------------------------------------------------
+
+# SD-shaped: two stages (latents 2x smaller), mid-block attention, quant convs, no shift.
+VAE_KL = dict(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+    block_out_channels=(8, 16),
+    down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+    norm_num_groups=4, sample_size=16, scaling_factor=0.18215, mid_block_add_attention=True,
+)
+
+# SD3 / Flux-shaped scaling (shift_factor set, no quant / post-quant conv), three stages,
+# two resnets per encoder stage, 6 latent channels, mid-block attention off.
+VAE_KL_SHIFT = dict(
+    in_channels=3, out_channels=3, latent_channels=6, layers_per_block=2,
+    block_out_channels=(8, 8, 16),
+    down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+    norm_num_groups=4, sample_size=24, scaling_factor=1.5035, shift_factor=0.0609,
+    use_quant_conv=False, use_post_quant_conv=False, mid_block_add_attention=False,
+)
+
+# TAESD-shaped (TAESD: 64 channels, blocks (1,3,3,3) / (3,3,3,1)), three stages (latents 4x
+# smaller), TAESD3's scaling_factor / shift_factor.
+VAE_TINY = dict(
+    in_channels=3, out_channels=3, latent_channels=4,
+    encoder_block_out_channels=(8, 8, 8), decoder_block_out_channels=(12, 12, 12),
+    num_encoder_blocks=(1, 2, 1), num_decoder_blocks=(2, 1, 1),
+    latent_magnitude=3, latent_shift=0.5, scaling_factor=1.5305, shift_factor=0.0609,
+)
+
+
+def vae_inputs(seed: int, batch: int, channels: int, h: int, w: int, latent_channels: int, factor: int,
+               encode_cotangents):
+    """Images in [-1, 1], raw latents ~ N(0, 1) at 1/factor the size, and fixed random cotangents
+    for the input gradients (see make_vae_fixture)."""
+    g = torch.Generator().manual_seed(seed)
+    lh, lw = h // factor, w // factor
+    inputs = {"sample": torch.rand(batch, channels, h, w, generator=g) * 2 - 1,
+              "latents": randn(g, batch, latent_channels, lh, lw),
+              "cotangent_decoded": randn(g, batch, channels, h, w)}
+    for name in encode_cotangents:
+        inputs[name] = randn(g, batch, latent_channels, lh, lw)
+    return inputs
+
+
+def input_gradient(x: torch.Tensor, loss_of) -> torch.Tensor:
+    x = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss_of(x).backward()
+    return x.grad.detach()
+
+
+def make_vae_fixture(folder: Path, cls, config: dict, seed: int, inputs: dict):
+    """A diffusers VAE folder with inputs.h5, outputs.h5 (what `snp forward` writes) and extras.h5.
+
+    AutoencoderKL outputs: mean, logvar (latent_dist of `sample`), sample (the model's forward:
+    decode of the mean), decoded (decode of `latents`). AutoencoderTiny outputs: latents (encode
+    of `sample`), decoded (decode of `latents`).
+    extras.h5: latents_from_images = (encode - shift_factor) * scaling_factor (KL: of the mean;
+    shift_factor 0 when null), images_from_latents = decode(latents / scaling_factor +
+    shift_factor); latents_grad = d/d latents of sum(decode(latents) * cotangent_decoded);
+    sample_grad = d/d sample of sum(mean * cotangent_mean) + sum(std * cotangent_std) (KL) or
+    sum(encode(sample) * cotangent_latents) (Tiny); for Tiny also round_trip = decode(encode(sample))
+    (without the uint8 quantisation of AutoencoderTiny.forward), scale_latents (diffusers'
+    scale_latents of encode(sample)) and unscale_latents (unscale_latents of that).
+    parameter_grads.h5: d/d theta of the decode loss plus the encode loss above, one dataset per
+    parameter, named by its state_dict key."""
+    fresh_dir(folder)
+    model = build_perturbed(cls, config, seed)
+    model.save_pretrained(str(folder), safe_serialization=True)
+    reloaded = reload_float32(cls, folder)
+    kl = cls is AutoencoderKL
+    shift = reloaded.config.shift_factor or 0.0
+    scaling = reloaded.config.scaling_factor
+    x, z = inputs["sample"], inputs["latents"]
+
+    def encoded(m, images):
+        if kl:
+            dist = m.encode(images).latent_dist
+            return {"mean": dist.mean, "logvar": dist.logvar, "std": dist.std}
+        return {"latents": m.encode(images).latents}
+
+    with torch.no_grad():
+        enc = encoded(reloaded, x)
+        decoded = reloaded.decode(z).sample
+        if kl:
+            outputs = {"mean": enc["mean"], "logvar": enc["logvar"], "sample": reloaded(x).sample, "decoded": decoded}
+            assert torch.equal(outputs["sample"], reloaded.decode(enc["mean"]).sample)
+            raw = enc["mean"]
+        else:
+            outputs = {"latents": enc["latents"], "decoded": decoded}
+            raw = enc["latents"]
+        in_memory = {k: v for k, v in encoded(model, x).items() if k in outputs}
+        for k, v in in_memory.items():
+            assert torch.equal(v, outputs[k]), f"{folder.name}: reloaded model differs from in-memory model ({k})"
+        extras = {"latents_from_images": (raw - shift) * scaling,
+                  "images_from_latents": reloaded.decode(z / scaling + shift).sample}
+        if not kl:
+            extras["round_trip"] = reloaded.decode(raw).sample
+            extras["scale_latents"] = reloaded.scale_latents(raw)
+            extras["unscale_latents"] = reloaded.unscale_latents(extras["scale_latents"])
+    for k, v in outputs.items():
+        check_output(f"{folder.name} {k}", v)
+    extras["latents_grad"] = input_gradient(z, lambda t: (reloaded.decode(t).sample * inputs["cotangent_decoded"]).sum())
+    if kl:
+        extras["sample_grad"] = input_gradient(x, lambda t: sum(
+            (encoded(reloaded, t)[k] * inputs[f"cotangent_{k}"]).sum() for k in ("mean", "std")))
+    else:
+        extras["sample_grad"] = input_gradient(x, lambda t: (encoded(reloaded, t)["latents"] * inputs["cotangent_latents"]).sum())
+    for k in ("latents_grad", "sample_grad"):
+        check_output(f"{folder.name} {k}", extras[k])
+    # Every parameter's gradient of the two losses together (the decoder's from the first, the
+    # encoder's and quant_conv's from the second).
+    reloaded.zero_grad(set_to_none=True)
+    with torch.enable_grad():
+        loss = (reloaded.decode(z).sample * inputs["cotangent_decoded"]).sum()
+        enc = encoded(reloaded, x)
+        loss = loss + sum((enc[k] * inputs[f"cotangent_{k}"]).sum() for k in (("mean", "std") if kl else ("latents",)))
+        loss.backward()
+    parameter_grads = {name: p.grad.detach() for name, p in reloaded.named_parameters()}
+    assert all(g.abs().max() > 0 for g in parameter_grads.values()), f"{folder.name}: a parameter gets no gradient"
+    write_h5(folder / "inputs.h5", inputs)
+    write_h5(folder / "outputs.h5", outputs)
+    write_h5(folder / "extras.h5", extras)
+    write_h5(folder / "parameter_grads.h5", parameter_grads)
+    return reloaded, outputs, extras
 
 
 # --------------------------------------------------------------------------
@@ -1181,10 +1331,10 @@ def make_h5py_types(folder: Path):
 
 # Every fixture `--only` can name, in the order a full run makes them.
 ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "clip_quick_gelu",
-                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model", "unet_unseen",
-                "pixart_unseen", "h5py_types"]
-DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
-                      "pixart_unseen"}
+                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model", "vae_kl",
+                "vae_kl_shift", "vae_tiny", "unet_unseen", "pixart_unseen", "h5py_types"]
+DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "vae_kl", "vae_kl_shift",
+                      "vae_tiny", "unet_unseen", "pixart_unseen"}
 
 
 def main():
@@ -1402,6 +1552,24 @@ def main():
                      "text_embeds / image_embeds are CLIPModel's output (L2-normalised); clip_score.json: a CLIP "
                      "score of 4 images [-1,1] 20x20 against 4 prompts (one truncated), see make_clip_model_fixture",
              "attn_implementation": model.config._attn_implementation})
+
+    # VAEs
+    for name, cls, config, seed, size in [("vae_kl", AutoencoderKL, VAE_KL, 14000, (16, 16)),
+                                          ("vae_kl_shift", AutoencoderKL, VAE_KL_SHIFT, 15000, (12, 20)),
+                                          ("vae_tiny", AutoencoderTiny, VAE_TINY, 16000, (16, 16))]:
+        if not want(name):
+            continue
+        folder = fixtures / name
+        kl = cls is AutoencoderKL
+        factor = 2 ** (len(config["block_out_channels"] if kl else config["encoder_block_out_channels"]) - 1)
+        inputs = vae_inputs(seed - 1000, 2, 3, *size, config["latent_channels"], factor,
+                            ["cotangent_mean", "cotangent_std"] if kl else ["cotangent_latents"])
+        model, outs, extras = make_vae_fixture(folder, cls, config, seed, inputs)
+        manifest["fixtures"][name] = record(
+            folder, model, inputs, outs,
+            {"weights_dtype": "float32", "extras": shapes(extras),
+             "note": "outputs.h5 holds what snp forward writes; extras.h5 the scaling helpers and input gradients "
+                     "(see make_vae_fixture)"})
 
     # 10. unseen (not used by tests)
     if want("unet_unseen") or want("pixart_unseen"):

@@ -10,11 +10,14 @@ public enum LoadedModel {
     case clipVisionWithProjection(CLIPVisionModelWithProjection)
     case clipTextWithProjection(CLIPTextModelWithProjection)
     case clip(CLIPModel)
+    case autoencoderKL(AutoencoderKL)
+    case autoencoderTiny(AutoencoderTiny)
 
     /// Every architecture name `build` accepts.
     public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture,
                                        CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture,
-                                       CLIPTextModelWithProjection.architecture, CLIPModel.architecture]
+                                       CLIPTextModelWithProjection.architecture, CLIPModel.architecture,
+                                       AutoencoderKL.architecture, AutoencoderTiny.architecture]
 
     public var module: Module {
         switch self {
@@ -25,6 +28,8 @@ public enum LoadedModel {
         case .clipVisionWithProjection(let m): return m
         case .clipTextWithProjection(let m): return m
         case .clip(let m): return m
+        case .autoencoderKL(let m): return m
+        case .autoencoderTiny(let m): return m
         }
     }
 
@@ -37,6 +42,8 @@ public enum LoadedModel {
         case .clipVisionWithProjection: return CLIPVisionModelWithProjection.architecture
         case .clipTextWithProjection: return CLIPTextModelWithProjection.architecture
         case .clip: return CLIPModel.architecture
+        case .autoencoderKL: return AutoencoderKL.architecture
+        case .autoencoderTiny: return AutoencoderTiny.architecture
         }
     }
 
@@ -49,6 +56,8 @@ public enum LoadedModel {
         case .clipVisionWithProjection(let m): return m.config
         case .clipTextWithProjection(let m): return m.config
         case .clip(let m): return m.config
+        case .autoencoderKL(let m): return m.config
+        case .autoencoderTiny(let m): return m.config
         }
     }
 
@@ -65,6 +74,8 @@ public enum LoadedModel {
         case CLIPTextModelWithProjection.architecture:
             return .clipTextWithProjection(try CLIPTextModelWithProjection(config: config, seed: seed))
         case CLIPModel.architecture: return .clip(try CLIPModel(config: config, seed: seed))
+        case AutoencoderKL.architecture: return .autoencoderKL(try AutoencoderKL(config: config, seed: seed))
+        case AutoencoderTiny.architecture: return .autoencoderTiny(try AutoencoderTiny(config: config, seed: seed))
         default:
             throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
         }
@@ -93,12 +104,13 @@ public enum LoadedModel {
     public func loadTensors(_ tensors: [String: Tensor], only: String? = nil) throws {
         let canonicalName: ((String) -> String?)?
         switch self {
-        case .unet, .pixart: canonicalName = nil
+        case .unet, .pixart, .autoencoderTiny: canonicalName = nil
         case .clipText: canonicalName = CLIPTextModel.canonicalName
         case .clipVision: canonicalName = CLIPVisionModel.canonicalName
         case .clipVisionWithProjection: canonicalName = CLIPVisionModelWithProjection.canonicalName
         case .clipTextWithProjection: canonicalName = CLIPTextModelWithProjection.canonicalName
         case .clip: canonicalName = CLIPModel.canonicalName
+        case .autoencoderKL: canonicalName = AutoencoderKL.canonicalName
         }
         var named = tensors
         if let canonicalName {

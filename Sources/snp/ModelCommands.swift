@@ -59,6 +59,18 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
             let y = try clip(inputIDs: input("input_ids"), pixelValues: input("pixel_values"))
             outputs = [("text_embeds", y.textEmbeds), ("image_embeds", y.imageEmbeds), ("logits_per_image", y.logitsPerImage),
                        ("logits_per_text", y.logitsPerText)]
+        case .autoencoderKL(let vae):
+            // images → the latent distribution and diffusers' forward (decode of the mean); latents → images.
+            let (images, latents) = try autoencoderInputs(model.architecture, optionalInput)
+            if let images {
+                let posterior = try vae.encode(images)
+                outputs = [("mean", posterior.mean), ("logvar", posterior.logvar), ("sample", try vae.decode(posterior.mean))]
+            }
+            if let latents { outputs.append(("decoded", try vae.decode(latents))) }
+        case .autoencoderTiny(let vae):
+            let (images, latents) = try autoencoderInputs(model.architecture, optionalInput)
+            if let images { outputs = [("latents", try vae.encode(images))] }
+            if let latents { outputs.append(("decoded", try vae.decode(latents))) }
         }
     }
     try HDF5Writer.write(to: outPath) { w in
@@ -66,6 +78,15 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
     }
     print("wrote \(outputs.map { "\($0.0) \(shapeString($0.1.shape))" }.joined(separator: ", ")) to \(outPath)")
     return ExitCode.ok
+}
+
+/// A VAE's `snp forward` inputs: images `sample` and/or raw latents `latents` (at least one).
+private func autoencoderInputs(_ architecture: String, _ optionalInput: (String) throws -> Tensor?) throws -> (images: Tensor?, latents: Tensor?) {
+    let images = try optionalInput("sample"), latents = try optionalInput("latents")
+    guard images != nil || latents != nil else {
+        throw UsageError(message: "\(architecture) inputs need `sample` (images to encode) or `latents` (to decode), or both")
+    }
+    return (images, latents)
 }
 
 /// `snp convert MODEL_DIR OUT.h5` (diffusers / transformers folder → Snoopi checkpoint) and

@@ -84,6 +84,29 @@ struct CommandLineTests {
             #expect(errors(try ours.readTensor(name), try reference.readTensor(name)).absolute <= 1e-4, "\(name)")
         }
     }
+
+    /// `snp forward` on the VAEs reads images `sample` and raw `latents` and writes what the
+    /// fixture's outputs.h5 holds (AutoencoderKL: mean, logvar, sample, decoded; AutoencoderTiny:
+    /// latents, decoded); inputs with neither are a usage error naming both.
+    @Test(arguments: ["vae_kl", "vae_tiny"])
+    func forwardRunsVAEs(_ folder: String) throws {
+        let fixture = try fixtureFolder(folder), model = scratch + "/\(folder).h5", out = scratch + "/\(folder)-out.h5"
+        let convert = try runSnp(["convert", fixture, model])
+        #expect(convert.status == 0 && convert.out.contains(folder == "vae_kl" ? "AutoencoderKL" : "AutoencoderTiny"), "\(convert.err)")
+        let run = try runSnp(["forward", "--checkpoint", model, "--inputs", fixture + "/inputs.h5", "--out", out])
+        #expect(run.status == 0, "\(run.err)")
+        let (ours, reference) = (try HDF5File(path: out), try HDF5File(path: fixture + "/outputs.h5"))
+        let names = try reference.datasets().map(\.name).sorted()
+        #expect(try ours.datasets().map(\.name).sorted() == names)
+        #expect(names == (folder == "vae_kl" ? ["decoded", "logvar", "mean", "sample"] : ["decoded", "latents"]))
+        for name in names {
+            #expect(errors(try ours.readTensor(name), try reference.readTensor(name)).relative <= 1e-4, "\(folder) \(name)")
+        }
+        let empty = scratch + "/\(folder)-empty.h5"
+        try HDF5Writer.write(to: empty) { w in try w.write(Tensor.zeros([1]), to: "timestep") }
+        let bad = try runSnp(["forward", "--checkpoint", model, "--inputs", empty, "--out", scratch + "/x.h5"])
+        #expect(bad.status == 64 && bad.err.contains("`sample`") && bad.err.contains("`latents`"), "\(bad.err)")
+    }
 }
 
 @Suite("Choosing OpenBLAS kernels at start-up")

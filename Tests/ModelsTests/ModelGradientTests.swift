@@ -4,7 +4,10 @@ import Testing
 
 /// Whole-model gradients against central finite differences: the engine's ops are each checked
 /// (EngineTests/GradientTests), this checks their composition in the two teacher networks —
-/// every op of a training step, the unpatchify permutes and the shared adaLN modulation included.
+/// every op of a training step, the unpatchify permutes and the shared adaLN modulation included —
+/// and in AutoencoderKL, whose decoder sits inside latent-space losses. (TAESD's ReLUs put kinks
+/// within any useful Float32 step: its parameter gradients are checked against torch instead,
+/// in VAEParityTests.)
 @Suite("Model gradients")
 struct ModelGradientTests {
     /// A few coordinates of every parameter tensor: autograd's ∂L/∂θ against
@@ -46,6 +49,22 @@ struct ModelGradientTests {
         let x = try Tensor.randn([2, 3, 4, 4], seed: 1), context = try Tensor.randn([2, 3, 6], seed: 2)
         let r = try Tensor.randn([2, 3, 4, 4], seed: 4), t = try Tensor([100, 700], shape: [2])
         try check(model) { try (model(x, timestep: t, context: context) * r).mean() }
+    }
+
+    /// images → a posterior draw with a fixed ε → pipeline latents → images: every parameter of
+    /// the encoder, both quant convs and the decoder, the mid-block attention included.
+    @Test("AutoencoderKL's gradients match finite differences in every parameter tensor")
+    func autoencoderKL() throws {
+        let model = try AutoencoderKL(config: ModelConfig(architecture: AutoencoderKL.architecture, values: [
+            "block_out_channels": [4, 8], "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D"],
+            "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"], "layers_per_block": 1, "norm_num_groups": 2,
+            "latent_channels": 2, "scaling_factor": 0.5, "shift_factor": 0.1,
+        ]), seed: 3)
+        let x = try Tensor.randn([2, 3, 8, 8], seed: 1), r = try Tensor.randn([2, 3, 8, 8], seed: 4)
+        try check(model) {
+            let z = try model.latents(fromImages: x, generator: RandomGenerator(seed: 5))
+            return try (model.images(fromLatents: z) * r).mean()
+        }
     }
 
     @Test("the UNet's gradients match finite differences in every parameter tensor")

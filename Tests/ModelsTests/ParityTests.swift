@@ -41,6 +41,27 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
             return try visionOutputs(model, inputs.readTensor("pixel_values")).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
         case .clipTextWithProjection, .clip:
             return try clipOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        case .autoencoderKL, .autoencoderTiny:
+            return try autoencoderOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        }
+    }
+}
+
+/// A VAE's outputs on a fixture's inputs, by the names `snp forward` writes (under `noGrad`):
+/// AutoencoderKL `mean`, `logvar`, `sample` (decode of the mean), `decoded` (decode of `latents`);
+/// AutoencoderTiny `latents`, `decoded`.
+func autoencoderOutputs(_ model: LoadedModel, _ inputs: HDF5File) throws -> [(name: String, tensor: Tensor)] {
+    try noGrad {
+        let (images, latents) = (try inputs.readTensor("sample"), try inputs.readTensor("latents"))
+        switch model {
+        case .autoencoderKL(let vae):
+            let posterior = try vae.encode(images)
+            return [("mean", posterior.mean), ("logvar", posterior.logvar), ("sample", try vae.decode(posterior.mean)),
+                    ("decoded", try vae.decode(latents))]
+        case .autoencoderTiny(let vae):
+            return [("latents", try vae.encode(images)), ("decoded", try vae.decode(latents))]
+        default:
+            throw ModelError.wrongArchitecture(expected: "AutoencoderKL or AutoencoderTiny", found: model.architecture)
         }
     }
 }
@@ -87,6 +108,7 @@ struct ParityTests {
         ParityCase(folder: "clip_quick_gelu"), ParityCase(folder: "clip_gelu"),
         ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
         ParityCase(folder: "clip_text_proj"), ParityCase(folder: "clip_model"),
+        ParityCase(folder: "vae_kl"), ParityCase(folder: "vae_kl_shift"), ParityCase(folder: "vae_tiny"),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa", nasaAlpha: 0.5),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa_alpha0", nasaAlpha: 0),
     ]
@@ -140,7 +162,7 @@ struct LoadingTests {
         }
         #expect(try LoadedModel.load(path: scratch, expecting: "CLIPTextModel").architecture == "CLIPTextModel")
         // An architecture Snoopi does not build is named in the error.
-        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "AutoencoderKL", config: "{}") }
+        #expect(throws: ModelError.self) { try LoadedModel.build(architecture: "AutoencoderKLWan", config: "{}") }
     }
 
     /// Old transformers checkpoints prefix CLIP's keys with `text_model.` and carry a

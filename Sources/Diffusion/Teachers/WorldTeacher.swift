@@ -309,6 +309,8 @@ public final class WorldTeacher {
         case .clip: throw DiffusionError.invalidArgument(name: name, reason: "holds a CLIP model (text and image encoders), not a denoising network")
         case .clipVision, .clipVisionWithProjection:
             throw DiffusionError.invalidArgument(name: name, reason: "holds an image encoder (\(checkpoint.architecture)), not a denoising network")
+        case .autoencoderKL, .autoencoderTiny:
+            throw DiffusionError.invalidArgument(name: name, reason: "holds a VAE (\(checkpoint.architecture)), not a denoising network")
         }
         network.eval()
         return network

@@ -5,24 +5,35 @@ import Checkpoints
 /// diffusers `Attention` (self- or cross-attention): to_q, to_k, to_v, heads split, the layer's
 /// processor, heads merged, to_out.0 (Linear) and to_out.1 (Dropout).
 /// x: [B, L, queryDim], context: [B, Lc, contextDim] (x itself for self-attention) → [B, L, queryDim].
+///
+/// As diffusers' layer it also takes a feature map x: [B, queryDim, H, W] (its H·W positions are
+/// the tokens, and the output has x's shape), and can carry a `group_norm` applied to x first and a
+/// residual connection (output + x): the VAE mid block's attention (diffusers `UNetMidBlock2D`),
+/// built with `groupNorm:` and `residualConnection: true`.
 public final class Attention: Module {
     public let heads: Int, headDim: Int
     public let isCrossAttention: Bool
     public let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
     let outDropout: Dropout
+    let groupNorm: GroupNorm?
+    let residualConnection: Bool
     /// The attention core; `StandardAttention` unless replaced (NASA, baselines).
     public var processor: AttentionProcessor = StandardAttention()
 
-    public init(queryDim: Int, contextDim: Int? = nil, heads: Int, headDim: Int, bias: Bool = false, outBias: Bool = true) {
+    public init(queryDim: Int, contextDim: Int? = nil, heads: Int, headDim: Int, bias: Bool = false, outBias: Bool = true,
+                groupNorm: GroupNorm? = nil, residualConnection: Bool = false) {
         (self.heads, self.headDim) = (heads, headDim)
         isCrossAttention = contextDim != nil
         let inner = heads * headDim
+        self.groupNorm = groupNorm
+        self.residualConnection = residualConnection
         toQ = Linear(queryDim, inner, bias: bias)
         toK = Linear(contextDim ?? queryDim, inner, bias: bias)
         toV = Linear(contextDim ?? queryDim, inner, bias: bias)
         toOut = Linear(inner, queryDim, bias: outBias)
         outDropout = Dropout()
         super.init()
+        if let groupNorm { child("group_norm", groupNorm) }
         child("to_q", toQ)
         child("to_k", toK)
         child("to_v", toV)
@@ -44,10 +55,16 @@ public final class Attention: Module {
         return (try splitHeads(toK(context)), try splitHeads(toV(context)))
     }
 
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, call: AttentionCall = AttentionCall()) throws -> Tensor {
-        guard x.rank == 3, x.shape[2] == toQ.inFeatures else {
-            throw ModelError.invalidInput(model: "Attention", reason: "input must be [B, L, \(toQ.inFeatures)], got \(shapeText(x.shape))")
+    public func callAsFunction(_ input: Tensor, context: Tensor? = nil, call: AttentionCall = AttentionCall()) throws -> Tensor {
+        let channels = toQ.inFeatures
+        let spatial = input.rank == 4 && input.shape[1] == channels
+        guard spatial || (input.rank == 3 && input.shape[2] == channels) else {
+            throw ModelError.invalidInput(model: "Attention", reason: "input must be [B, L, \(channels)] or [B, \(channels), H, W], got \(shapeText(input.shape))")
         }
+        // [B, C, H, W] → [B, H·W, C] tokens, normalised over (C, H·W) as diffusers' group_norm does.
+        var x = spatial ? try input.reshape([input.shape[0], channels, -1]) : input
+        if let groupNorm { x = spatial ? try groupNorm(x) : try groupNorm(x.permute([0, 2, 1])).permute([0, 2, 1]) }
+        if spatial { x = try x.permute([0, 2, 1]) }
         let source = context ?? x
         if source.shape[0] != x.shape[0] {
             throw ModelError.invalidInput(model: "Attention", reason: "context batch \(source.shape[0]) differs from input batch \(x.shape[0])")
@@ -57,7 +74,9 @@ public final class Attention: Module {
         // The negative context only concerns cross-attention: self-attention layers never see it.
         let z = try processor.attend(self, query: q, key: k, value: v, call: isCrossAttention ? call : AttentionCall())
         let merged = try z.permute([0, 2, 1, 3]).reshape([x.shape[0], x.shape[1], heads * headDim])
-        return try outDropout(toOut(merged))
+        var y = try outDropout(toOut(merged))
+        if spatial { y = try y.permute([0, 2, 1]).reshape(input.shape) }
+        return residualConnection ? try y + input : y
     }
 }
 

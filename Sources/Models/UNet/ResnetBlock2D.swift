@@ -3,6 +3,7 @@ import Engine
 /// diffusers `ResnetBlock2D` (time_embedding_norm "default", no up/down sampling inside):
 /// norm1 → SiLU → conv1 → + time_emb_proj(SiLU(temb)) → norm2 → SiLU → dropout → conv2,
 /// plus the input (through conv_shortcut, a 1×1 conv, when the channel count changes).
+/// Built with `tembChannels: nil` (the VAE's blocks) it has no time_emb_proj and takes no temb.
 /// x: [B, in, H, W], temb: [B, tembChannels] → [B, out, H, W].
 public final class ResnetBlock2D: Module {
     let norm1: GroupNorm, conv1: Conv2d, timeEmbProj: Linear?, norm2: GroupNorm, dropout: Dropout, conv2: Conv2d
@@ -43,6 +44,8 @@ public final class ResnetBlock2D: Module {
 }
 
 /// diffusers `Downsample2D` with a convolution: 3×3, stride 2, padding 1. Key: `conv`.
+/// With padding 0 (the VAE encoder's `downsample_padding=0`) diffusers pads one zero row and
+/// column after the input instead, (left 0, right 1, top 0, bottom 1): H → ⌊(H − 2)/2⌋ + 1.
 public final class Downsample2D: Module {
     let conv: Conv2d
     public init(channels: Int, padding: Int = 1) {
@@ -50,7 +53,10 @@ public final class Downsample2D: Module {
         super.init()
         child("conv", conv)
     }
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard conv.padding == 0 else { return try conv(x) }
+        return try conv(x.pad([(0, 0), (0, 0), (0, 1), (0, 1)]))
+    }
 }
 
 /// diffusers `Upsample2D` with a convolution: nearest ×2 (or to `size`), then 3×3 padding 1.
