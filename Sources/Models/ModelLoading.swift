@@ -10,11 +10,12 @@ public enum LoadedModel {
     case clipVisionWithProjection(CLIPVisionModelWithProjection)
     case clipTextWithProjection(CLIPTextModelWithProjection)
     case clip(CLIPModel)
+    case t5Encoder(T5EncoderModel)
 
     /// Every architecture name `build` accepts.
     public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture,
                                        CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture,
-                                       CLIPTextModelWithProjection.architecture, CLIPModel.architecture]
+                                       CLIPTextModelWithProjection.architecture, CLIPModel.architecture, T5EncoderModel.architecture]
 
     public var module: Module {
         switch self {
@@ -25,6 +26,7 @@ public enum LoadedModel {
         case .clipVisionWithProjection(let m): return m
         case .clipTextWithProjection(let m): return m
         case .clip(let m): return m
+        case .t5Encoder(let m): return m
         }
     }
 
@@ -37,6 +39,7 @@ public enum LoadedModel {
         case .clipVisionWithProjection: return CLIPVisionModelWithProjection.architecture
         case .clipTextWithProjection: return CLIPTextModelWithProjection.architecture
         case .clip: return CLIPModel.architecture
+        case .t5Encoder: return T5EncoderModel.architecture
         }
     }
 
@@ -49,6 +52,7 @@ public enum LoadedModel {
         case .clipVisionWithProjection(let m): return m.config
         case .clipTextWithProjection(let m): return m.config
         case .clip(let m): return m.config
+        case .t5Encoder(let m): return m.config
         }
     }
 
@@ -65,6 +69,7 @@ public enum LoadedModel {
         case CLIPTextModelWithProjection.architecture:
             return .clipTextWithProjection(try CLIPTextModelWithProjection(config: config, seed: seed))
         case CLIPModel.architecture: return .clip(try CLIPModel(config: config, seed: seed))
+        case T5EncoderModel.architecture: return .t5Encoder(try T5EncoderModel(config: config, seed: seed))
         default:
             throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
         }
@@ -89,18 +94,20 @@ public enum LoadedModel {
         try load(Checkpoint.load(path, loadTraining: false), expecting: expecting, only: only)
     }
 
-    /// Copies tensors into the model by name, mapping names the architecture renamed over time.
+    /// Copies tensors into the model by name, mapping names the architecture renamed over time
+    /// (and T5's tied embedding names onto the one it keeps).
     public func loadTensors(_ tensors: [String: Tensor], only: String? = nil) throws {
         let canonicalName: ((String) -> String?)?
+        var named = tensors
         switch self {
         case .unet, .pixart: canonicalName = nil
+        case .t5Encoder: (canonicalName, named) = (nil, try T5EncoderModel.untie(tensors))
         case .clipText: canonicalName = CLIPTextModel.canonicalName
         case .clipVision: canonicalName = CLIPVisionModel.canonicalName
         case .clipVisionWithProjection: canonicalName = CLIPVisionModelWithProjection.canonicalName
         case .clipTextWithProjection: canonicalName = CLIPTextModelWithProjection.canonicalName
         case .clip: canonicalName = CLIPModel.canonicalName
         }
-        var named = tensors
         if let canonicalName {
             named = [:]
             for (name, t) in tensors { if let canonical = canonicalName(name) { named[canonical] = t } }

@@ -59,6 +59,8 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
             let y = try clip(inputIDs: input("input_ids"), pixelValues: input("pixel_values"))
             outputs = [("text_embeds", y.textEmbeds), ("image_embeds", y.imageEmbeds), ("logits_per_image", y.logitsPerImage),
                        ("logits_per_text", y.logitsPerText)]
+        case .t5Encoder(let t5):
+            outputs = [("last_hidden_state", try t5(input("input_ids"), attentionMask: optionalInput("attention_mask")))]
         }
     }
     try HDF5Writer.write(to: outPath) { w in

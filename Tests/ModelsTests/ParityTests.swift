@@ -41,6 +41,10 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
             return try visionOutputs(model, inputs.readTensor("pixel_values")).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
         case .clipTextWithProjection, .clip:
             return try clipOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        case .t5Encoder(let t5):
+            let ids = try inputs.readTensor("input_ids"), mask = try inputs.readTensor("attention_mask")
+            return [("last_hidden_state", try t5(ids, attentionMask: mask), try reference.readTensor("last_hidden_state")),
+                    ("last_hidden_state_unmasked", try t5(ids), try reference.readTensor("last_hidden_state_unmasked"))]
         }
     }
 }
@@ -87,6 +91,7 @@ struct ParityTests {
         ParityCase(folder: "clip_quick_gelu"), ParityCase(folder: "clip_gelu"),
         ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
         ParityCase(folder: "clip_text_proj"), ParityCase(folder: "clip_model"),
+        ParityCase(folder: "t5_encoder"), ParityCase(folder: "t5_encoder_relu"),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa", nasaAlpha: 0.5),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa_alpha0", nasaAlpha: 0),
     ]
