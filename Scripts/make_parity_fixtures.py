@@ -56,9 +56,11 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         the 100 <extra_id_N>) and cases.json: transformers' T5Tokenizer ids
                         for a prompt set (spaces, punctuation, digits, accents, NFKC full-width
                         text, emoji, CJK, special tokens in text, the empty string, one past
-                        120 tokens), unpadded and padded to 120 with the attention mask; also
-                        the ids of two older pipelines (Replace " {2,}" after the charsmap,
-                        Metaspace alone with add_prefix_space / prepend_scheme "first").
+                        120 tokens), unpadded and padded to 120 with the attention mask;
+                        `older_format`: the pipeline of transformers 4's tokenizer.json
+                        (Replace " {2,}" after the charsmap, Metaspace alone), for which
+                        transformers 5 gives the same ids (asserted: it keeps only the
+                        vocabulary and the charsmap of a T5 tokenizer.json).
   t5_encoder/           transformers T5EncoderModel (gated-gelu, 2 layers, 4 heads of 8, 32
                         buckets, max distance 20): ids of three prompts from t5_tokenizer
                         padded to the longest (attention_mask), last_hidden_state with the
