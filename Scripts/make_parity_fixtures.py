@@ -65,6 +65,26 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         cases.json: ids that transformers' CLIPTokenizer gives for
                         a fixed set of prompts (truncated to 77, unpadded and
                         padded to max_length).
+  t5_tokenizer/         a SentencePiece unigram model (spiece.model, 320 pieces, nmt_nfkc)
+                        trained here on generated captions, the folder transformers 5
+                        writes for it (tokenizer.json: Precompiled charsmap, WhitespaceSplit +
+                        Metaspace, Unigram, `$A </s>`; tokenizer_config.json; 420 ids with
+                        the 100 <extra_id_N>) and cases.json: transformers' T5Tokenizer ids
+                        for a prompt set (spaces, punctuation, digits, accents, NFKC full-width
+                        text, emoji, CJK, special tokens in text, the empty string, one past
+                        120 tokens), unpadded and padded to 120 with the attention mask;
+                        `older_format`: the pipeline of transformers 4's tokenizer.json
+                        (Replace " {2,}" after the charsmap, Metaspace alone), for which
+                        transformers 5 gives the same ids (asserted: it keeps only the
+                        vocabulary and the charsmap of a T5 tokenizer.json).
+  t5_encoder/           transformers T5EncoderModel (gated-gelu, 2 layers, 4 heads of 8, 32
+                        buckets, max distance 20): ids of three prompts from t5_tokenizer
+                        padded to the longest (attention_mask), last_hidden_state with the
+                        mask and without it; position_buckets.json (transformers' bucket
+                        function on -300..300 for six bucket/distance pairs); gradients.h5
+                        (torch's gradients of five parameters for a weighted sum of the output).
+  t5_encoder_relu/      T5EncoderModel, feed_forward_proj "relu", 3 layers, 3 heads of 6
+                        (inner size 18 != d_model 24), 16 buckets, max distance 12.
   manifest.json         every fixture folder: class, config, input/output names
                         and shapes, library versions.
 
@@ -158,6 +178,9 @@ differ from the manifest's `versions` carry their own `versions`.
 Needs, in .venv: torch, numpy, h5py, diffusers, transformers, safetensors
 (pip install diffusers transformers safetensors); diffusers only for the UNet,
 PixArt and VAE fixtures. No network access is used (HF_HUB_OFFLINE=1 is set by the script).
+(pip install diffusers transformers safetensors); diffusers only for the UNet and
+PixArt fixtures; sentencepiece and protobuf only for t5_tokenizer. No network
+access is used (HF_HUB_OFFLINE=1 is set by the script).
 """
 
 import os
@@ -172,7 +195,9 @@ import argparse
 import copy
 import hashlib
 import inspect
+import io
 import json
+import random
 import shutil
 import sys
 import unicodedata
@@ -1214,6 +1239,277 @@ def make_tokenizer_fixture(folder: Path, num_merges: int = 400):
 
 
 # --------------------------------------------------------------------------
+# T5 fixtures (PixArt-alpha's text side): SentencePiece tokenizer + T5EncoderModel
+# --------------------------------------------------------------------------
+
+
+def t5_tokenizer_corpus(seed: int):
+    """A few hundred lines of generated English captions, some with accented words, digits
+    and punctuation, about a third capitalised (the SentencePiece training text)."""
+    rng = random.Random(seed)
+    adjectives = ("small large tiny huge red blue green yellow orange purple pink brown black white gray bright "
+                  "dark light old young beautiful quiet noisy happy sad ancient modern wooden metallic shiny soft "
+                  "rough smooth golden silver frozen burning misty rainy sunny cloudy windy gentle fierce lonely "
+                  "crowded empty colorful elegant simple detailed realistic abstract vintage futuristic").split()
+    nouns = ("circle square triangle star hexagon rectangle cat dog horse bird fish house river mountain lake forest "
+             "garden city street bridge tower castle village window door table chair book lamp flower tree leaf "
+             "stone ocean beach island desert valley cloud moon sun planet rocket astronaut robot dragon knight "
+             "princess wizard painting photograph portrait landscape sculpture building market harbor ship train "
+             "bicycle car road field meadow").split()
+    accented = ("café naïve résumé façade jalapeño crème brûlée über straße élan déjà vu piñata señor año coöperate "
+                "fiancée soufflé Zürich München São Paulo Montréal Ångström").split()
+    verbs = ("sitting standing running flying swimming sleeping dancing reading painting walking jumping glowing "
+             "floating resting waiting shining").split()
+    prepositions = "on in under above behind beside near inside across along over through".split()
+    determiners = "a the one two three several many some every this that".split()
+
+    def phrase():
+        return " ".join([rng.choice(determiners)] + rng.sample(adjectives, rng.randint(0, 2)) + [rng.choice(nouns)])
+
+    lines = []
+    for _ in range(600):
+        line = f"{phrase()} {rng.choice(verbs)} {rng.choice(prepositions)} {phrase()}"
+        if rng.random() < 0.3:
+            line += " with " + phrase()
+        if rng.random() < 0.35:
+            line += ", " + " ".join(rng.sample(accented, rng.randint(1, 2)))
+        if rng.random() < 0.2:
+            line += f" {rng.randint(0, 2024)}"
+        line += rng.choice(["", ".", ",", "!", "?", ";", ":"])
+        if rng.random() < 0.3:
+            line = line[0].upper() + line[1:]
+        lines.append(line)
+    return lines
+
+
+T5_MAX_LENGTH = 120  # PixArt-alpha's: padding="max_length", truncation, attention mask
+
+T5_TOKENIZER_PROMPTS = [
+    "a small red circle on a white background",
+    "an astronaut riding a horse on the moon",
+    "A Photo Of A Cat",
+    "UPPERCASE WORDS and MiXeD CaSe",
+    "two  spaces   and three",
+    "  leading and trailing spaces  ",
+    "   ",
+    "",
+    "a",
+    "tabs\tand\nnewlines\r\nand a carriage return",
+    "punctuation: commas, periods. (parens) [brackets] {braces} 'single' \"double\" -- dashes!?",
+    "digits 0123456789, 3.14159 and 2024-01-15; 50% of $5",
+    "café naïve résumé façade jalapeño crème brûlée",
+    "cafe\u0301 nai\u0308ve (decomposed accents)",
+    "Zürich München São Paulo Montréal Ångström straße",
+    "ｆｕｌｌ－ｗｉｄｔｈ\u3000ＡＢＣ\u3000１２３ Ｈｅｌｌｏ",
+    "half-width katakana ｶﾞｷﾞ",
+    "ligatures ﬁne ﬂower, circled ①②③, x² H₂O, ™ ℃ ㎏",
+    "emoji 🐱 🐶 👩\u200d🚀 🇫🇷 👍🏽 🎨🖌️",
+    "一只红色的猫 猫と犬 고양이",
+    "Привет мир, αβγ Ωμέγα, مرحبا, नमस्ते",
+    "hangul jamo \u1100\u1161 and a syllable 가",
+    "stacked marks q\u0307 a\u0301\u0301 e\u0301\u0302",
+    "zero\u200bwidth soft\u00adhyphen non\u00a0breaking em\u2003space",
+    "control\u0007bell and\u200dzwj",
+    "a literal ▁ metaspace ▁▁x",
+    "special tokens </s> and <extra_id_0> and <pad> in text",
+    "sentinel<extra_id_5>glued",
+    "sunny golden castle above the misty valley with a wooden bridge",
+    "several frozen dragons flying over the ancient harbor at sunset, oil painting, highly detailed",
+    "a red circle, " * 60,
+]
+
+# The pipeline of older tokenizer.json files (transformers 4, as on the hub): the Precompiled
+# normalizer inside a Sequence with Replace(" {2,}" -> " "), and Metaspace alone. transformers 5's
+# T5Tokenizer takes only the vocabulary and the charsmap from such a file and builds its own
+# pipeline, so it gives the same ids for it (asserted below); `tokenizers` alone would not
+# (a trailing space gives a "▁" there).
+T5_OLDER_FORMAT = {
+    "normalizer_after_precompiled": {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True},
+}
+
+
+def make_t5_tokenizer_fixture(folder: Path, seed: int = 16000):
+    """spiece.model (a SentencePiece unigram model trained here, nmt_nfkc), the folder
+    transformers 5 writes for it (tokenizer.json with the Precompiled charsmap,
+    tokenizer_config.json) and cases.json: transformers' ids for T5_TOKENIZER_PROMPTS."""
+    import sentencepiece as spm
+    from tokenizers import Tokenizer as BackendTokenizer
+    from transformers import T5Tokenizer
+
+    fresh_dir(folder)
+    model = io.BytesIO()
+    # A sentence iterator and a model writer keep paths out of the model's trainer_spec;
+    # one thread keeps the EM deterministic.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(t5_tokenizer_corpus(seed)), model_writer=model, model_type="unigram", vocab_size=320,
+        normalization_rule_name="nmt_nfkc", character_coverage=1.0, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        num_threads=1, minloglevel=2)
+    (folder / "spiece.model").write_bytes(model.getvalue())
+    # T5Tokenizer(vocab_file=...) ignores the file in transformers 5 (a 104-token vocabulary);
+    # from_pretrained on a folder holding spiece.model converts it.
+    tok = T5Tokenizer.from_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    reloaded = T5Tokenizer.from_pretrained(str(folder))
+    assert {p.name for p in folder.iterdir()} == {"spiece.model", "tokenizer.json", "tokenizer_config.json"}
+    assert len(tok) == 420 and tok.pad_token_id == 0 and tok.eos_token_id == 1 and tok.unk_token_id == 2
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert spec["normalizer"]["type"] == "Precompiled" and spec["model"]["type"] == "Unigram"
+    assert not spec["model"]["byte_fallback"]
+    backend = BackendTokenizer.from_file(str(folder / "tokenizer.json"))
+    older = folder.parent / (folder.name + "_older_format")
+    fresh_dir(older)
+    shutil.copy(folder / "tokenizer_config.json", older)
+    older_spec = dict(spec, normalizer={"type": "Sequence", "normalizers": [
+        spec["normalizer"], T5_OLDER_FORMAT["normalizer_after_precompiled"]]}, pre_tokenizer=T5_OLDER_FORMAT["pre_tokenizer"])
+    (older / "tokenizer.json").write_text(json.dumps(older_spec, ensure_ascii=False), encoding="utf-8")
+    from_older = T5Tokenizer.from_pretrained(str(older))
+    older_backend = BackendTokenizer.from_file(str(older / "tokenizer.json"))
+    shutil.rmtree(older)
+    older_differs = 0
+
+    cases = []
+    for text in T5_TOKENIZER_PROMPTS:
+        ids = tok(text)["input_ids"]
+        padded = tok(text, max_length=T5_MAX_LENGTH, truncation=True, padding="max_length")
+        assert reloaded(text)["input_ids"] == ids, f"{text!r}: the saved folder gives other ids"
+        assert backend.encode(text).ids == ids, f"{text!r}: tokenizers' backend differs from transformers"
+        assert from_older(text)["input_ids"] == ids, f"{text!r}: transformers reads the older format differently"
+        older_differs += older_backend.encode(text).ids != ids
+        assert ids[-1] == tok.eos_token_id
+        length = min(len(ids), T5_MAX_LENGTH)
+        assert padded["input_ids"][:length - 1] == ids[:length - 1] and padded["input_ids"][length - 1] == 1
+        assert padded["attention_mask"] == [1] * length + [0] * (T5_MAX_LENGTH - length)
+        cases.append({"text": text, "ids": ids, "ids_padded": padded["input_ids"],
+                      "attention_mask": padded["attention_mask"], "tokens": tok.convert_ids_to_tokens(ids)})
+    assert sum(len(c["ids"]) > T5_MAX_LENGTH for c in cases) >= 1, "need a prompt past the max length"
+    assert any(tok.unk_token_id in c["ids"] for c in cases)
+    assert older_differs > 0, "the older pipeline must matter somewhere for the check to mean something"
+    header = {
+        "transformers_version": transformers.__version__,
+        "tokenizer_class": type(tok).__name__,
+        "pipeline": "Precompiled (nmt_nfkc charsmap) -> WhitespaceSplit, Metaspace(always, split) -> Unigram "
+                    "(unk 2, no byte fallback) -> $A </s>; special added tokens matched on the raw text first",
+        "max_length": T5_MAX_LENGTH,
+        "padding": "max_length, truncation=True (ids_padded, attention_mask); ids: no truncation",
+        "older_format": {**T5_OLDER_FORMAT, "note": "tokenizer.json with normalizer Sequence[the Precompiled "
+                         "normalizer, normalizer_after_precompiled] and this pre_tokenizer: transformers' "
+                         f"T5Tokenizer gives `ids` for it too (tokenizers alone differs on {older_differs} prompts)"},
+        "pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id, "unk_token_id": tok.unk_token_id,
+        "vocab_size": len(tok),
+    }
+    with open(folder / "cases.json", "w", encoding="utf-8") as f:
+        # one case a line: indented, the padded lists would take a line per id
+        body = json.dumps(header, ensure_ascii=False, indent=1)[:-2]
+        lines = ",\n  ".join(json.dumps(c, ensure_ascii=False) for c in cases)
+        f.write(f'{body},\n "cases": [\n  {lines}\n ]\n}}\n')
+    assert json.loads((folder / "cases.json").read_text(encoding="utf-8"))["cases"] == cases
+    size_bytes = folder_size(folder)
+    assert size_bytes < 700 * 1024, f"{folder.name}: {size_bytes} bytes"
+    return {"vocab_size": len(tok), "num_cases": len(cases), "max_length": T5_MAX_LENGTH,
+            "sentencepiece_version": spm.__version__, "tokenizers_version": __import__("tokenizers").__version__}
+
+
+T5_ENCODER = dict(
+    vocab_size=424, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, relative_attention_num_buckets=32,
+    relative_attention_max_distance=20, feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6,
+)
+
+# relu, inner size (3 heads x 6) != d_model, 3 layers sharing block 0's bias, 16 buckets.
+T5_ENCODER_RELU = dict(
+    vocab_size=420, d_model=24, d_kv=6, d_ff=40, num_layers=3, num_heads=3, relative_attention_num_buckets=16,
+    relative_attention_max_distance=12, feed_forward_proj="relu", layer_norm_epsilon=1e-5,
+)
+
+T5_ENCODER_PROMPTS = [
+    ["a small red circle on a white background",
+     "several frozen dragons flying over the ancient harbor at sunset with golden light",
+     "café"],
+    ["an astronaut riding a horse on the moon", "Zürich", "two  quiet cats sleeping under the wooden table, oil painting"],
+]
+
+# (relative_attention_num_buckets, relative_attention_max_distance) pairs for position_buckets.json
+T5_BUCKET_CONFIGS = [(32, 128), (32, 20), (16, 12), (8, 8), (10, 30), (64, 256)]
+
+
+def t5_forward(model, input_ids, attention_mask):
+    with torch.no_grad():
+        return model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def make_t5_encoder_fixture(folder: Path, config: dict, seed: int, prompts, tokenizer_folder: Path,
+                            with_extras: bool):
+    """A random-weight T5EncoderModel, the ids and attention mask of `prompts` (the T5
+    tokenizer fixture, padding="longest"), last_hidden_state with the mask and without it.
+    With `with_extras`: position_buckets.json (transformers' bucket function) and
+    gradients.h5 (torch's gradients of sum(last_hidden_state * output_weights))."""
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+    from transformers.models.t5.modeling_t5 import T5Attention
+
+    model, reloaded = saved_transformers_model(folder, lambda: T5EncoderModel(T5Config(**config)), T5EncoderModel,
+                                               seed)
+    names = set(safetensors.safe_open(str(folder / "model.safetensors"), "pt").keys())
+    assert "shared.weight" in names and "encoder.embed_tokens.weight" not in names, sorted(names)[:4]
+    tok = T5Tokenizer.from_pretrained(str(tokenizer_folder))
+    enc = tok(prompts, padding="longest", return_tensors="pt")
+    input_ids, attention_mask = enc["input_ids"].to(torch.int64), enc["attention_mask"].to(torch.int64)
+    assert int(input_ids.max()) < config["vocab_size"]
+    assert input_ids.shape[1] > config["relative_attention_max_distance"], "positions past max_distance needed"
+    assert (attention_mask == 0).any() and (attention_mask == 1).all(dim=1).any()
+    last = t5_forward(reloaded, input_ids, attention_mask)
+    assert torch.equal(last, t5_forward(model, input_ids, attention_mask))
+    unmasked = t5_forward(reloaded, input_ids, None)
+    full = (attention_mask == 1).all(dim=1)
+    assert torch.allclose(last[full], unmasked[full], atol=1e-6)
+    padded_rows = ~full
+    assert rel_change(unmasked[padded_rows], last[padded_rows]) > 1e-3, "padding must change the padded rows"
+    check_output(folder.name, last)
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    outputs = {"last_hidden_state": last, "last_hidden_state_unmasked": unmasked}
+    write_h5(folder / "inputs.h5", inputs)
+    write_h5(folder / "outputs.h5", outputs)
+    extra = {"attn_implementation": reloaded.config._attn_implementation, "prompts": prompts,
+             "note": "last_hidden_state: with attention_mask; last_hidden_state_unmasked: attention_mask=None "
+                     "(pad tokens attended like any other); save_pretrained stores shared.weight only "
+                     "(encoder.embed_tokens.weight is tied to it)"}
+    if with_extras:
+        positions = torch.arange(-300, 301)
+        table = []
+        for buckets, distance in T5_BUCKET_CONFIGS:
+            values = T5Attention._relative_position_bucket(positions, bidirectional=True, num_buckets=buckets,
+                                                           max_distance=distance)
+            # as compute_bias calls it: on the [query, key] matrix of memory - context positions
+            square = T5Attention._relative_position_bucket(
+                torch.arange(301)[None, :] - torch.arange(301)[:, None], bidirectional=True,
+                num_buckets=buckets, max_distance=distance)
+            assert torch.equal(square[0], values[300:]) and torch.equal(square[300], values[:301])
+            table.append({"num_buckets": buckets, "max_distance": distance, "buckets": values.tolist()})
+        with open(folder / "position_buckets.json", "w", encoding="utf-8") as f:
+            json.dump({"note": "T5Attention._relative_position_bucket(relative_positions, bidirectional=True, ...) "
+                               "(relative position = key position - query position)",
+                       "relative_positions": positions.tolist(), "configs": table}, f)
+        g = torch.Generator().manual_seed(seed + 2)
+        weights = randn(g, *last.shape)
+        trained = copy.deepcopy(reloaded).eval()
+        loss = (trained(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state * weights).sum()
+        loss.backward()
+        parameters = dict(trained.named_parameters())
+        chosen = ["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                  "encoder.block.0.layer.0.layer_norm.weight",
+                  "encoder.block.1.layer.0.SelfAttention.q.weight",
+                  "encoder.block.1.layer.1.DenseReluDense.wi_0.weight",
+                  "encoder.final_layer_norm.weight"]
+        grads = {name: parameters[name].grad for name in chosen}
+        for name, grad in grads.items():
+            assert grad is not None and grad.abs().max() > 0, f"{name}: no gradient"
+        write_h5(folder / "gradients.h5", {"output_weights": weights, "loss": loss.detach().reshape(1), **grads})
+        extra["gradients"] = "gradients.h5: d(sum(last_hidden_state * output_weights))/d(parameter), eval mode"
+    size_bytes = folder_size(folder)
+    assert size_bytes < 200 * 1024, f"{folder.name}: {size_bytes} bytes, over 200 KB"
+    return reloaded, inputs, outputs, extra
+
+
+# --------------------------------------------------------------------------
 # HDF5 (h5py) element-type fixture
 # --------------------------------------------------------------------------
 
@@ -1335,6 +1631,10 @@ ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixa
                 "vae_kl_shift", "vae_tiny", "unet_unseen", "pixart_unseen", "h5py_types"]
 DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "vae_kl", "vae_kl_shift",
                       "vae_tiny", "unet_unseen", "pixart_unseen"}
+                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model",
+                "t5_tokenizer", "t5_encoder", "t5_encoder_relu", "unet_unseen", "pixart_unseen", "h5py_types"]
+DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
+                      "pixart_unseen"}
 
 
 def main():
@@ -1570,6 +1870,22 @@ def main():
             {"weights_dtype": "float32", "extras": shapes(extras),
              "note": "outputs.h5 holds what snp forward writes; extras.h5 the scaling helpers and input gradients "
                      "(see make_vae_fixture)"})
+    # t5_tokenizer (needs sentencepiece and protobuf)
+    if want("t5_tokenizer"):
+        tok_info = make_t5_tokenizer_fixture(fixtures / "t5_tokenizer")
+        manifest["fixtures"]["t5_tokenizer"] = {"folder": "t5_tokenizer", "class": "T5Tokenizer",
+                                                "library": "transformers",
+                                                "files": sorted(p.name for p in (fixtures / "t5_tokenizer").iterdir()),
+                                                **tok_info}
+
+    # t5_encoder, t5_encoder_relu (input_ids from the t5_tokenizer fixture)
+    for name, config, seed, prompts, extras in [("t5_encoder", T5_ENCODER, 17000, T5_ENCODER_PROMPTS[0], True),
+                                                ("t5_encoder_relu", T5_ENCODER_RELU, 18000, T5_ENCODER_PROMPTS[1], False)]:
+        if want(name):
+            folder = fixtures / name
+            model, ins, outs, extra = make_t5_encoder_fixture(folder, config, seed, prompts, fixtures / "t5_tokenizer",
+                                                              with_extras=extras)
+            manifest["fixtures"][name] = record(folder, model, ins, outs, {"weights_dtype": "float32", **extra})
 
     # 10. unseen (not used by tests)
     if want("unet_unseen") or want("pixart_unseen"):

@@ -10,6 +10,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case invalidInput(model: String, reason: String)
     /// A name pattern that selected nothing.
     case noMatch(pattern: String, what: String)
+    /// A tokenizer file that cannot be read, or describes a tokenizer Snoopi does not build.
+    case badTokenizer(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum ModelError: Error, CustomStringConvertible {
             return "\(model): \(reason)"
         case let .noMatch(pattern, what):
             return "no \(what) matches \"\(pattern)\""
+        case let .badTokenizer(path, reason):
+            return "tokenizer \(path): \(reason)"
         }
     }
 }

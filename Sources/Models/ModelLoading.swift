@@ -12,12 +12,13 @@ public enum LoadedModel {
     case clip(CLIPModel)
     case autoencoderKL(AutoencoderKL)
     case autoencoderTiny(AutoencoderTiny)
+    case t5Encoder(T5EncoderModel)
 
     /// Every architecture name `build` accepts.
     public static let architectures = [UNet2DConditionModel.architecture, PixArtTransformer2DModel.architecture, CLIPTextModel.architecture,
                                        CLIPVisionModel.architecture, CLIPVisionModelWithProjection.architecture,
                                        CLIPTextModelWithProjection.architecture, CLIPModel.architecture,
-                                       AutoencoderKL.architecture, AutoencoderTiny.architecture]
+                                       AutoencoderKL.architecture, AutoencoderTiny.architecture, T5EncoderModel.architecture]
 
     public var module: Module {
         switch self {
@@ -30,6 +31,7 @@ public enum LoadedModel {
         case .clip(let m): return m
         case .autoencoderKL(let m): return m
         case .autoencoderTiny(let m): return m
+        case .t5Encoder(let m): return m
         }
     }
 
@@ -44,6 +46,7 @@ public enum LoadedModel {
         case .clip: return CLIPModel.architecture
         case .autoencoderKL: return AutoencoderKL.architecture
         case .autoencoderTiny: return AutoencoderTiny.architecture
+        case .t5Encoder: return T5EncoderModel.architecture
         }
     }
 
@@ -58,6 +61,7 @@ public enum LoadedModel {
         case .clip(let m): return m.config
         case .autoencoderKL(let m): return m.config
         case .autoencoderTiny(let m): return m.config
+        case .t5Encoder(let m): return m.config
         }
     }
 
@@ -76,6 +80,7 @@ public enum LoadedModel {
         case CLIPModel.architecture: return .clip(try CLIPModel(config: config, seed: seed))
         case AutoencoderKL.architecture: return .autoencoderKL(try AutoencoderKL(config: config, seed: seed))
         case AutoencoderTiny.architecture: return .autoencoderTiny(try AutoencoderTiny(config: config, seed: seed))
+        case T5EncoderModel.architecture: return .t5Encoder(try T5EncoderModel(config: config, seed: seed))
         default:
             throw ModelError.badConfig(architecture: architecture, reason: "unknown architecture; Snoopi builds \(architectures.joined(separator: ", "))")
         }
@@ -100,11 +105,14 @@ public enum LoadedModel {
         try load(Checkpoint.load(path, loadTraining: false), expecting: expecting, only: only)
     }
 
-    /// Copies tensors into the model by name, mapping names the architecture renamed over time.
+    /// Copies tensors into the model by name, mapping names the architecture renamed over time
+    /// (and T5's tied embedding names onto the one it keeps).
     public func loadTensors(_ tensors: [String: Tensor], only: String? = nil) throws {
         let canonicalName: ((String) -> String?)?
+        var named = tensors
         switch self {
         case .unet, .pixart, .autoencoderTiny: canonicalName = nil
+        case .t5Encoder: (canonicalName, named) = (nil, try T5EncoderModel.untie(tensors))
         case .clipText: canonicalName = CLIPTextModel.canonicalName
         case .clipVision: canonicalName = CLIPVisionModel.canonicalName
         case .clipVisionWithProjection: canonicalName = CLIPVisionModelWithProjection.canonicalName
@@ -112,7 +120,6 @@ public enum LoadedModel {
         case .clip: canonicalName = CLIPModel.canonicalName
         case .autoencoderKL: canonicalName = AutoencoderKL.canonicalName
         }
-        var named = tensors
         if let canonicalName {
             named = [:]
             for (name, t) in tensors { if let canonical = canonicalName(name) { named[canonical] = t } }

@@ -71,6 +71,8 @@ func forwardCommand(_ words: [String]) throws -> Int32 {
             let (images, latents) = try autoencoderInputs(model.architecture, optionalInput)
             if let images { outputs = [("latents", try vae.encode(images))] }
             if let latents { outputs.append(("decoded", try vae.decode(latents))) }
+        case .t5Encoder(let t5):
+            outputs = [("last_hidden_state", try t5(input("input_ids"), attentionMask: optionalInput("attention_mask")))]
         }
     }
     try HDF5Writer.write(to: outPath) { w in

@@ -107,6 +107,17 @@ struct CommandLineTests {
         let bad = try runSnp(["forward", "--checkpoint", model, "--inputs", empty, "--out", scratch + "/x.h5"])
         #expect(bad.status == 64 && bad.err.contains("`sample`") && bad.err.contains("`latents`"), "\(bad.err)")
     }
+
+    /// `snp forward` on a T5EncoderModel reads `input_ids` and the optional `attention_mask`.
+    @Test func forwardRunsT5Encoder() throws {
+        let fixture = try fixtureFolder("t5_encoder"), model = scratch + "/t5.h5", out = scratch + "/t5-out.h5"
+        let convert = try runSnp(["convert", fixture, model])
+        #expect(convert.status == 0 && convert.out.contains("T5EncoderModel"), "\(convert.err)")
+        let run = try runSnp(["forward", "--checkpoint", model, "--inputs", fixture + "/inputs.h5", "--out", out])
+        #expect(run.status == 0, "\(run.err)")
+        let ours = try HDF5File(path: out).readTensor("last_hidden_state")
+        #expect(errors(ours, try HDF5File(path: fixture + "/outputs.h5").readTensor("last_hidden_state")).absolute <= 1e-4)
+    }
 }
 
 @Suite("Choosing OpenBLAS kernels at start-up")

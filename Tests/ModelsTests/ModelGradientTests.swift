@@ -5,7 +5,8 @@ import Testing
 /// Whole-model gradients against central finite differences: the engine's ops are each checked
 /// (EngineTests/GradientTests), this checks their composition in the two teacher networks —
 /// every op of a training step, the unpatchify permutes and the shared adaLN modulation included —
-/// and in AutoencoderKL, whose decoder sits inside latent-space losses. (TAESD's ReLUs put kinks
+/// in AutoencoderKL, whose decoder sits inside latent-space losses, and in T5's encoder, whose
+/// relative position bias reaches the scores through the attention mask. (TAESD's ReLUs put kinks
 /// within any useful Float32 step: its parameter gradients are checked against torch instead,
 /// in VAEParityTests.)
 @Suite("Model gradients")
@@ -65,6 +66,21 @@ struct ModelGradientTests {
             let z = try model.latents(fromImages: x, generator: RandomGenerator(seed: 5))
             return try (model.images(fromLatents: z) * r).mean()
         }
+    }
+
+    /// Gated-GELU only: with "relu", a step of h moves some pre-activations across the kink and
+    /// central differences average two slopes (ReLU's own gradient is checked in EngineTests).
+    @Test("T5's gradients match finite differences in every parameter tensor")
+    func t5() throws {
+        let model = try T5EncoderModel(config: ModelConfig(architecture: T5EncoderModel.architecture, values: [
+            "vocab_size": 12, "d_model": 8, "d_kv": 4, "d_ff": 12, "num_layers": 2, "num_heads": 2,
+            "relative_attention_num_buckets": 8, "relative_attention_max_distance": 6, "feed_forward_proj": "gated-gelu",
+        ]), seed: 3)
+        // Two rows, the second padded: the padding mask and the relative bias both reach the scores.
+        let ids = try Tensor([1, 5, 7, 3, 11, 0, 2, 9, 4, 6, 8, 10, 0, 0], shape: [2, 7])
+        let mask = try Tensor([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], shape: [2, 7])
+        let r = try Tensor.randn([2, 7, 8], seed: 4)
+        try check(model) { try (model(ids, attentionMask: mask) * r).mean() }
     }
 
     @Test("the UNet's gradients match finite differences in every parameter tensor")

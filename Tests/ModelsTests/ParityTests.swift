@@ -43,6 +43,10 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
             return try clipOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
         case .autoencoderKL, .autoencoderTiny:
             return try autoencoderOutputs(model, inputs).map { ($0.name, $0.tensor, try reference.readTensor($0.name)) }
+        case .t5Encoder(let t5):
+            let ids = try inputs.readTensor("input_ids"), mask = try inputs.readTensor("attention_mask")
+            return [("last_hidden_state", try t5(ids, attentionMask: mask), try reference.readTensor("last_hidden_state")),
+                    ("last_hidden_state_unmasked", try t5(ids), try reference.readTensor("last_hidden_state_unmasked"))]
         }
     }
 }
@@ -109,6 +113,7 @@ struct ParityTests {
         ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
         ParityCase(folder: "clip_text_proj"), ParityCase(folder: "clip_model"),
         ParityCase(folder: "vae_kl"), ParityCase(folder: "vae_kl_shift"), ParityCase(folder: "vae_tiny"),
+        ParityCase(folder: "t5_encoder"), ParityCase(folder: "t5_encoder_relu"),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa", nasaAlpha: 0.5),
         ParityCase(folder: "unet_linear", outputs: "outputs_nasa_alpha0", nasaAlpha: 0),
     ]

@@ -305,7 +305,7 @@ public final class WorldTeacher {
         switch try LoadedModel.load(checkpoint) {
         case .unet(let m): network = m
         case .pixart(let m): network = m
-        case .clipText, .clipTextWithProjection: throw DiffusionError.invalidArgument(name: name, reason: "holds a text encoder, not a denoising network")
+        case .clipText, .clipTextWithProjection, .t5Encoder: throw DiffusionError.invalidArgument(name: name, reason: "holds a text encoder, not a denoising network")
         case .clip: throw DiffusionError.invalidArgument(name: name, reason: "holds a CLIP model (text and image encoders), not a denoising network")
         case .clipVision, .clipVisionWithProjection:
             throw DiffusionError.invalidArgument(name: name, reason: "holds an image encoder (\(checkpoint.architecture)), not a denoising network")

@@ -1,15 +1,15 @@
-/// What a text encoder's tokenizer gives it: every text as exactly `maxLength` ids — start token,
-/// the text's pieces, end token, padding — over ids `0..<vocabularySize`.
-/// `WordTokenizer` (the shapes world's words, or a dataset's) and `CLIPTokenizer` (OpenAI CLIP's
-/// byte-level BPE) conform.
+/// What a text encoder's tokenizer gives it: every text as exactly `maxLength` ids — the start
+/// token if the tokenizer has one, the text's pieces, end token, padding — over ids
+/// `0..<vocabularySize`. `WordTokenizer` (the shapes world's words, or a dataset's),
+/// `CLIPTokenizer` (OpenAI CLIP's byte-level BPE) and `T5Tokenizer` (SentencePiece unigram, no
+/// start token) conform.
 public protocol TextTokenizer {
-    /// "word" or "clip-bpe": how a checkpoint names the kind.
+    /// "word", "clip-bpe" or "t5-unigram": how a checkpoint names the kind.
     var kind: String { get }
     /// How many ids the tokenizer can give (the largest + 1): at most the text model's `vocab_size`.
     var vocabularySize: Int { get }
     /// The ids of every encoded text, padding included.
     var maxLength: Int { get }
-    var bos: Int { get }
     var eos: Int { get }
     var pad: Int { get }
     /// `text` as exactly `maxLength` ids (start, pieces, end, padding; long texts are cut keeping
@@ -33,4 +33,9 @@ extension CLIPTokenizer: TextTokenizer {
     public func unknownWords(in words: [String]) -> [String] {
         words.filter { word in tokens(of: word).contains { vocabulary[$0] == nil } }
     }
+}
+
+extension T5Tokenizer: TextTokenizer {
+    public var kind: String { "t5-unigram" }
+    public func unknownWords(in words: [String]) -> [String] { words.filter { pieceIDs($0).contains(T5Tokenizer.unknownID) } }
 }

@@ -41,3 +41,23 @@ public final class LayerNorm: Module {
         try x.layerNorm(weight: weight, bias: bias, eps: eps)
     }
 }
+
+/// Root-mean-square normalisation over the last axis (Zhang & Sennrich 2019; transformers
+/// `T5LayerNorm`): y = weight · x / √(mean(x²) + eps) — no mean subtracted, no bias.
+/// x: [..., dim]. Key: `weight` [dim].
+public final class RMSNorm: Module {
+    public let dim: Int, eps: Float
+    public let weight: Tensor
+
+    public init(_ dim: Int, eps: Float = 1e-6) {
+        (self.dim, self.eps) = (dim, eps)
+        weight = Tensor.ones([dim])
+        super.init()
+        parameter("weight", weight)
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let meanSquare = try x.square().mean(axis: -1, keepDims: true)
+        return try weight * (x * (meanSquare + eps).rsqrt())
+    }
+}
