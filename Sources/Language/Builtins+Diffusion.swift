@@ -95,8 +95,9 @@ extension BuiltinDomain {
             return .tensor(try (1 - kappa) * u + kappa * c)
         },
         Builtin("sample", "teacher, prompts, negative: nil, kappa: 3, steps: 20, sampler: \"dpmsolver\", nasa_negative: nil, seed: 0, count: 1", method: true,
-                doc: "Images [B, 3, S, S] in [−1, 1] (as the world's; `show` and `grid` display them) from a multi-step teacher (or a LoRA teacher): x_T ~ N(0, I) from `seed`, then `steps` steps of `sampler` (\"dpmsolver\" — DPM-Solver++(2M) —, \"ddim\" or \"euler\") with classifier-free guidance at scale `kappa` (a number, one per image, or a distribution drawn per image). `negative` (one prompt or one per prompt) replaces the unconditional branch (eq. 5); `nasa_negative` (one prompt or one per prompt) is handed to the attention processors: NASA (eq. 8–10) steers away from it in the layers switched on with `nasa`, or, when none is, in every cross-attention layer at α = 0.5 for this call. `count` images per prompt, prompt by prompt. Ctrl-C stops between steps.",
+                doc: "Images [B, 3, S, S] in [−1, 1] (as the world's; `show` and `grid` display them) from a multi-step teacher (or a LoRA teacher): x_T ~ N(0, I) from `seed`, then `steps` steps of `sampler` (\"dpmsolver\" — DPM-Solver++(2M) —, \"ddim\" or \"euler\") with classifier-free guidance at scale `kappa` (a number, one per image, or a distribution drawn per image). `negative` (one prompt or one per prompt) replaces the unconditional branch (eq. 5); `nasa_negative` (one prompt or one per prompt) is handed to the attention processors: NASA (eq. 8–10) steers away from it in the layers switched on with `nasa`, or, when none is, in every cross-attention layer at α = 0.5 for this call. `count` images per prompt, prompt by prompt. Ctrl-C stops between steps. `teacher` may also be a full pipeline (`pipeline(path)`): then `sampler` takes the pipeline's schedule, prediction type and spacing (\"scheduler\": its own sampler class), guidance runs only for κ > 1 as in diffusers, and the images are the VAE's decodes.",
                 example: "let imgs = sample(teacher, [\"a red circle\", \"a blue square\"], kappa: 4, seed: 1)\nshow(imgs)") { args in
+            if case .object(let pipe as PipelineObject) = args["teacher"] { return try samplePipeline(pipe, args) }
             let teacher = try args.pipeline("teacher")
             guard !(teacher is StudentObject) else {
                 throw RuntimeError("sample(): teacher must be a multi-step teacher; a one-step student draws with generate()", parameter: "teacher")
@@ -231,4 +232,28 @@ func contextArgument(_ args: Arguments, _ p: String, _ model: any PipelineCarrie
         return t.shape[0] == count ? t : try Tensor.concat(Array(repeating: t, count: count))
     }
     return try model.pipeline.context(args.prompts(p, count: count))
+}
+
+/// `sample(pipe, …)`: a diffusers-style pipeline run (text encoder → sampler with CFG → VAE).
+private func samplePipeline(_ object: PipelineObject, _ args: Arguments) throws -> Value {
+    let pipe = object.pipeline
+    let count = try args.int("count")
+    guard (1...4096).contains(count) else { throw args.mistake("count", "an integer from 1 to 4096") }
+    let prompts = try args.prompts("prompts").flatMap { Array(repeating: $0, count: count) }
+    let negative = try repeated(args.optionalPromptsPerPrompt("negative"), count)
+    let attentionNegative = try repeated(args.optionalPromptsPerPrompt("nasa_negative"), count)
+    guard let seed = try args.optionalSeed("seed") else { throw args.mistake("seed", "a non-negative integer") }
+    guard case .number(let kappa) = args["kappa"], kappa.isFinite else {
+        throw args.mistake("kappa", "a number (a pipeline takes one guidance scale for the batch)")
+    }
+    let steps = try args.int("steps")
+    guard steps >= 1, steps <= pipe.scheduler.schedule.trainSteps else { throw args.mistake("steps", "an integer from 1 to \(pipe.scheduler.schedule.trainSteps)") }
+    let kind: WorldTeacher.SamplerKind? = try args.string("sampler") == "scheduler" ? nil : samplerKind(args, "sampler")
+    let network = pipe.denoiser
+    let installed = network.attentionLayers.contains { $0.layer.processor is NASAAttention }
+    let nasa = attentionNegative != nil && !installed ? NASALayers.all(alpha: 0.5) : NASALayers([])
+    return .tensor(try network.withNASA(nasa) {
+        try pipe.generate(prompts: prompts, negativePrompts: negative, kappa: Float(kappa), steps: steps, sampler: kind,
+                          attentionNegativePrompts: attentionNegative, generator: RandomGenerator(seed: seed), onStep: args.interruptible()).images
+    })
 }

@@ -26,6 +26,11 @@ extension BuiltinDomain {
                        example: "let net = pixart({sample_size: 16, patch_size: 2, in_channels: 3, out_channels: 3, num_layers: 2, num_attention_heads: 2, attention_head_dim: 16, cross_attention_dim: 32, caption_channels: 64, norm_type: \"ada_norm_single\", use_additional_conditions: false})"),
         networkBuilder("clip_text", CLIPTextModel.architecture,
                        example: "let text = clip_text({vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 77})"),
+        Builtin("pipeline", "path",
+                doc: "A full text-to-image pipeline: a diffusers pipeline folder (model_index.json with text_encoder, tokenizer, unet, vae, scheduler: Stable Diffusion 1.x/2.x, SD-Turbo, SwiftBrush-style one-step students) or a Snoopi pipeline file (`snp convert FOLDER FILE.h5`). `sample(pipe, prompts, …)` runs it as diffusers does; `nasa(pipe, …)` switches NASA in its denoiser; `pipe.denoiser` is the denoiser as a model.",
+                example: "let pipe = pipeline(\"sd-turbo\")\nlet imgs = sample(pipe, [\"a cat\"], kappa: 0, steps: 1, sampler: \"scheduler\")") { args in
+            .object(PipelineObject(try DiffusionPipeline.load(try args.string("path"))))
+        },
         Builtin("tokenizer", "source",
                 doc: "A tokenizer: `source` a folder with CLIP's `vocab.json` and `merges.txt` (byte-level BPE, the same ids as Hugging Face's CLIPTokenizer), or \"shapes\" for the shapes world's word tokenizer. `tok.encode(text)` gives ids, `tok.tokens(text)` the pieces.",
                 example: "let tok = tokenizer(\"shapes\")\ntok.encode(\"a red circle\")") { args in

@@ -15,7 +15,7 @@ enum SnpCommand {
     nonisolated(unsafe) static var table: [(name: String, entry: Entry)] = [
         ("help", Entry(summary: "this list") { _ in print(usage); return ExitCode.ok }),
         ("compare", Entry(summary: "A.h5 B.h5 [--name DATASET] — max difference between two files' tensors", run: compareCommand)),
-        ("convert", Entry(summary: "MODEL_DIR OUT.h5 | --to-diffusers IN.h5 OUT_DIR [--dtype float16]", run: convertCommand)),
+        ("convert", Entry(summary: "MODEL_DIR OUT.h5 | PIPELINE_DIR OUT.h5 (a diffusers pipeline as one file) | --to-diffusers IN.h5 OUT_DIR [--dtype float16]", run: convertCommand)),
         ("world", Entry(summary: "[--side 32] [--count 16] [--split train|test] [--grid OUT.png] [--out REAL.h5] — samples of the shapes world", run: worldCommand)),
         ("train-classifier", Entry(summary: "[--side 16] [--steps 1000] [--batch 64] [--data PATH] --out PATH.h5 — the removal-rate judge (a label classifier on your labelled data)", run: trainClassifierCommand)),
         ("train-clip", Entry(summary: "[--side 16] [--steps 1000] [--attribute-weight 1] [--contrastive-only] [--data PATH] [--text-encoder CLIP_TEXT.h5 [--tokenizer DIR]] --out PATH.h5 — the shapes world's (or your data's) contrastive encoder; --text-encoder: a real CLIP text tower, frozen", run: trainCLIPCommand)),
@@ -23,7 +23,7 @@ enum SnpCommand {
         ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… | --data PATH [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
         ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--features CLIP_VISION.h5] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),
         ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD", run: distillCommand)),
-        ("generate", Entry(summary: "--student S.h5 --prompt TEXT | --data PATH [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5]", run: generateCommand)),
+        ("generate", Entry(summary: "--student S.h5 --prompt TEXT | --data PATH [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5] | --pipeline DIR|FILE.h5 --prompt TEXT [--kappa 7.5 --steps 20 --sampler scheduler|ddim|dpmsolver|euler --height H --width W --count N --seed S --negative TEXT --method nasa|cfg --alpha 0.5 --layers GLOB]", run: generateCommand)),
         ("diagnose", Entry(summary: "[--teacher T.h5] [--timesteps 999,…] [--count 256] — where a one-step student's static comes from (teacher error by t, student by t_s, VSD gradient SNR)", run: diagnoseCommand)),
         ("experiment", Entry(summary: "e1|e2|e3|e4|e5|nasa|all [--steps 200 --seeds 3] — the paper's experiments in miniature", run: experimentCommand)),
         ("fuzz", Entry(summary: "[--files 60] [--parser 3000] [--runs 30] [--seed 1] [--corpus M.h5] — the reliability harness: damaged checkpoints and mutated programs (Scripts/fuzz)", run: fuzzCommand)),

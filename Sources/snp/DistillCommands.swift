@@ -213,6 +213,7 @@ func negativeGrid(_ student: OneStepStudent, alpha: Float, to path: String) thro
 
 /// `snp generate`: one-step images with a negative prompt by a method.
 func generateCommand(_ words: [String]) throws -> Int32 {
+    if words.contains("--pipeline") { return try pipelineGenerateCommand(words) }
     var args = try Arguments(words, valued: Set(["student", "prompt", "negative", "method", "alpha", "layers", "count", "seed", "grid", "out"])
                                  .union(DataArguments.valued))
     let student = try OneStepStudent.load(try args.required("student"))

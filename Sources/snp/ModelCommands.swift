@@ -104,6 +104,9 @@ func convertCommand(_ words: [String]) throws -> Int32 {
         _ = try LoadedModel.load(path: source)
         try exportFolder(checkpointAt: source, to: destination, as: half == "float16" ? .float16 : .float32)
         print("wrote \(destination)")
+    } else if FileManager.default.fileExists(atPath: (source as NSString).appendingPathComponent("model_index.json")) {
+        if half != nil { throw UsageError(message: "--dtype applies to single models; a pipeline file is written in float32") }
+        try convertPipeline(source, to: destination)
     } else {
         try convertFolder(at: source, to: destination, storage: half == "float16" ? .float16 : .float32)
         do {
