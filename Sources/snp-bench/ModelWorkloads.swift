@@ -30,13 +30,6 @@ enum BenchModels {
     static let contextLength = 77
 }
 
-/// Peak resident memory of this process so far, in MiB.
-func peakResidentMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
-}
-
 func modelWorkloads(seconds: Double, generator g: RandomGenerator, run: (String, () throws -> Row) throws -> Void) throws {
     func unet(_ values: [String: Any]) throws -> UNet2DConditionModel {
         let m = try UNet2DConditionModel(config: ModelConfig(architecture: "UNet2DConditionModel", values: values))

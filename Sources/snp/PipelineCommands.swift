@@ -46,17 +46,26 @@ func pipelineGenerateCommand(_ words: [String]) throws -> Int32 {
     let away = methodName == "nasa" ? Array(repeating: negative, count: count) : nil
     let progress = ProgressReporter(label: "generate", total: steps)
     let running = Date()
+    var stepTimes: [Date] = []
     let out = try pipe.denoiser.withNASA(methodName == "nasa" ? NASALayers([(layers, alpha)]) : NASALayers([])) {
         try pipe.generate(prompts: prompts, negativePrompts: negatives, kappa: kappa, steps: steps, sampler: sampler, height: height,
                           width: width, attentionNegativePrompts: away, generator: RandomGenerator(seed: UInt64(seed))) { step, _ in
+            stepTimes.append(Date())
             progress.update(step: step + 1)
         }
     }
     progress.finish()
-    let seconds = Date().timeIntervalSince(running)
+    let finished = Date(), seconds = finished.timeIntervalSince(running)
     let shape = out.images.shape
     print(String(format: "%d image%@ of %d×%d in %.1f s (%d step%@, κ %g)", count, count == 1 ? "" : "s", shape[2], shape[3], seconds,
                  steps, steps == 1 ? "" : "s", kappa))
+    // Where the time went: the text encoder and the first step, each later step, the VAE's decode.
+    if let first = stepTimes.first, let last = stepTimes.last {
+        let later = stepTimes.count > 1 ? last.timeIntervalSince(first) / Double(stepTimes.count - 1) : .nan
+        print(String(format: "timing: text encoder + step 1 %.2f s, each later step %@, VAE decode %.2f s, peak memory %.0f MiB",
+                     first.timeIntervalSince(running), later.isNaN ? "—" : String(format: "%.2f s", later),
+                     finished.timeIntervalSince(last), peakResidentMiB()))
+    }
     if let outPath {
         var attributes: [String: HDF5Attribute] = ["negative_prompt": .string(negative), "method": .string(methodName), "pipeline": .string(path)]
         attributes["alpha"] = .double(Double(alpha))
@@ -80,8 +89,8 @@ func pipelineGenerateCommand(_ words: [String]) throws -> Int32 {
 /// `snp convert PIPELINE_DIR OUT.h5`: a diffusers pipeline folder as one Snoopi pipeline file.
 func convertPipeline(_ folder: String, to destination: String) throws {
     let start = Date()
-    let pipe = try DiffusionPipeline.load(folder)
-    try pipe.save(to: destination)
+    // One copy of the weights at a time: the loaded folder is gone before the file is read back.
+    try DiffusionPipeline.load(folder).save(to: destination)
     // Read back what was written, so a file that cannot be run is not left behind.
     do {
         let back = try DiffusionPipeline.load(destination)
@@ -92,3 +101,4 @@ func convertPipeline(_ folder: String, to destination: String) throws {
         throw error
     }
 }
+

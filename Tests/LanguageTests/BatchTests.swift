@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 
-/// The snp binary next to the test binary.
-private let snpPath = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp").path
-
 /// Starts `snp ARGS…` with stdout and stderr to files in `folder`; the caller waits.
 private func startSnp(_ arguments: [String], in folder: String) throws -> Process {
     let process = Process()

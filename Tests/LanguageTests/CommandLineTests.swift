@@ -10,9 +10,17 @@ func runSnp(_ arguments: [String], input: String? = nil) throws -> (status: Int3
 
 /// The same with `environment` added to this process's; `signaled`: it died by signal `status`.
 func runSnp(_ arguments: [String], environment: [String: String], input: String = "") throws -> (status: Int32, signaled: Bool, out: String, err: String) {
-    let snp = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp")
+    try runProgram(snpPath, arguments, environment: environment, input: input)
+}
+
+/// The snp binary beside the test bundle.
+let snpPath = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp").path
+
+/// Any program (`mpirun`, `snp`) with `environment` added to this process's, its output collected.
+func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:], input: String = "") throws
+    -> (status: Int32, signaled: Bool, out: String, err: String) {
     let process = Process()
-    process.executableURL = snp
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let (out, err, stdin) = (Pipe(), Pipe(), Pipe())

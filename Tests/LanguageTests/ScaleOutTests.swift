@@ -8,18 +8,9 @@ private let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first
 
 /// `mpirun -np ranks snp arguments` on this machine, one thread per rank.
 private func runRanks(_ ranks: Int, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let snp = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: mpirun!)
-    process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", snp] + arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(["SNP_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
-    let (out, err) = (Pipe(), Pipe())
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    let run = try runProgram(mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", snpPath] + arguments,
+                             environment: ["SNP_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"])
+    return (run.status, run.out, run.err)
 }
 
 /// The largest |a − b| over the tensors two checkpoints' training states hold under `group`.
@@ -122,10 +113,9 @@ struct ScaleOutTests {
     @Test func aRankThatDiesStopsTheOthersAndKeepsTheCheckpoint() throws {
         let folder = try scratchFolder("mpi-fail")
         let out = folder + "/t.h5", run = folder + "/t.run.h5"
-        let snp = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("snp").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun!)
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", snp, "train-teacher", "--kind", "unet", "--steps", "2000",
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", snpPath, "train-teacher", "--kind", "unet", "--steps", "2000",
                              "--batch", "2", "--log-every", "2", "--checkpoint-every", "2", "--out", out]
         process.environment = ProcessInfo.processInfo.environment.merging(["SNP_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
         let err = Pipe()
