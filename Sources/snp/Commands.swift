@@ -22,7 +22,7 @@ enum SnpCommand {
         ("train-teacher", Entry(summary: "--kind unet|pixart [--steps 4000] --out PATH.h5 — a multi-step teacher of the shapes world", run: trainTeacherCommand)),
         ("sample", Entry(summary: "--teacher T.h5 --prompt TEXT… | --data PATH [--negative TEXT] [--kappa 3] --grid OUT.png — teacher samples", run: sampleCommand)),
         ("eval", Entry(summary: "--teacher T.h5 | --student S.h5 [--kappas …] [--features CLIP_VISION.h5] [--json FILE] — FD, CLIP score, precision, recall, HF, prompt accuracy (Table 1)", run: evalCommand)),
-        ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD", run: distillCommand)),
+        ("distill", Entry(summary: "--teacher T.h5 [--method pgsb|sb|sb-ttur|…] [--steps 300] --out S.h5 — a one-step student by VSD; --pipeline DIR|FILE.h5 --prompts FILE [--student-lora RANK] --out STUDENT.h5 — in a latent pipeline's latent space", run: distillCommand)),
         ("generate", Entry(summary: "--student S.h5 --prompt TEXT | --data PATH [--negative TEXT --method nasa|cfg|embed_sub|none --alpha 0.5] [--grid OUT.png] [--out IMAGES.h5] | --pipeline DIR|FILE.h5 --prompt TEXT [--kappa 7.5 --steps 20 --sampler scheduler|ddim|dpmsolver|euler --height H --width W --count N --seed S --negative TEXT --method nasa|cfg --alpha 0.5 --layers GLOB]", run: generateCommand)),
         ("diagnose", Entry(summary: "[--teacher T.h5] [--timesteps 999,…] [--count 256] — where a one-step student's static comes from (teacher error by t, student by t_s, VSD gradient SNR)", run: diagnoseCommand)),
         ("experiment", Entry(summary: "e1|e2|e3|e4|e5|nasa|all [--steps 200 --seeds 3] — the paper's experiments in miniature", run: experimentCommand)),

@@ -104,6 +104,7 @@ struct DistillRunArguments {
 
 /// `snp distill`: see `helpDetails["distill"]`.
 func distillCommand(_ words: [String]) throws -> Int32 {
+    if words.contains("--pipeline") { return try pipelineDistillCommand(words) }
     var args = try Arguments(words, valued: DistillRunArguments.valued.union(["teacher", "method", "out", "curves", "grid", "run", "checkpoint-every", "init", "prompts"])
                                                 .union(DataArguments.valued))
     let teacherPath = args.value("teacher") ?? "Notebooks/checkpoints/shapes-teacher-unet-16.h5"

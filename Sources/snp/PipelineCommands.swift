@@ -102,3 +102,66 @@ func convertPipeline(_ folder: String, to destination: String) throws {
     }
 }
 
+
+/// `snp distill --pipeline DIR|FILE.h5 --prompts FILE … --out STUDENT.h5`: a one-step student of a
+/// latent pipeline by VSD in latent space (`LatentDistillTrainer`); the student is written as a
+/// pipeline file (`snp generate --pipeline STUDENT.h5 --kappa 0 --steps 1`).
+func pipelineDistillCommand(_ words: [String]) throws -> Int32 {
+    var args = try Arguments(words, valued: ["pipeline", "prompts", "method", "steps", "batch", "lr", "lora-lr", "lora-rank", "student-lora",
+                                             "seed", "beta1", "log-every", "checkpoint-every", "run", "out", "grid"])
+    let path = try args.required("pipeline"), promptsPath = try args.required("prompts"), out = try args.required("out")
+    let methodName = args.value("method") ?? "pgsb"
+    guard let method = DistillMethod(rawValue: methodName) else {
+        throw UsageError(message: "--method must be one of \(DistillMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(methodName)'")
+    }
+    var options = try LatentDistillOptions()
+    var shapes = try DistillOptions()
+    try method.configure(&shapes, kind: .unet)
+    guard shapes.loraStepsPerStudentStep == 1, shapes.clipLoss == nil else {
+        throw UsageError(message: "--method \(methodName) is not available for pipelines yet (latent distillation runs one LoRA step per student step and no CLIP loss); use pgsb, sb, frozen-only or lora-only")
+    }
+    options.guidance = shapes.guidance
+    let steps = try args.integer("steps", 100, minimum: 1)
+    options.batchSize = try args.integer("batch", 1, minimum: 1)
+    options.learningRate = try args.float("lr") ?? options.learningRate
+    options.loraLearningRate = try args.float("lora-lr") ?? options.loraLearningRate
+    options.loraRank = try args.integer("lora-rank", options.loraRank, minimum: 1)
+    if args.value("student-lora") != nil { options.studentLoRARank = try args.integer("student-lora", 0, minimum: 1) }
+    options.seed = UInt64(try args.integer("seed", 0))
+    options.beta1 = try args.float("beta1") ?? options.beta1
+    var schedule = TrainingSchedule(logEvery: try args.integer("log-every", 1, minimum: 1))
+    schedule.checkpointEvery = try args.integer("checkpoint-every", 0)
+    if schedule.checkpointEvery % schedule.logEvery != 0 { schedule.logEvery = 1 }
+    schedule.checkpointPath = args.value("run") ?? (out.hasSuffix(".h5") ? String(out.dropLast(3)) : out) + ".run.h5"
+    let resume = args.flag("resume"), grid = args.value("grid")
+    try args.finish(positionalCount: 0...0)
+    let prompts = try String(contentsOfFile: promptsPath, encoding: .utf8).split(separator: "\n")
+        .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard !prompts.isEmpty else { throw UsageError(message: "--prompts: \(promptsPath) holds no prompts (one per line)") }
+
+    let pipe = try DiffusionPipeline.load(path)
+    let trainer = resume
+        ? try LatentDistillTrainer.resume(from: schedule.checkpointPath!, pipeline: pipe, prompts: prompts, options: options)
+        : try LatentDistillTrainer(pipeline: pipe, prompts: prompts, options: options)
+    if resume { print("resuming \(schedule.checkpointPath!) at step \(trainer.step)") }
+    let trainable = trainer.student.namedParameters().filter { $0.tensor.requiresGrad }.reduce(0) { $0 + $1.tensor.count }
+    print("distilling \(pipe.className) from \(path) in latent space with \(method.label): \(options.guidance), \(steps) steps of \(options.batchSize), \(prompts.count) prompts; the student trains \(trainable) weights" + (options.studentLoRARank.map { " (LoRA rank \($0))" } ?? " (all)"))
+    Interruption.installHandler()
+    defer { Interruption.removeHandler() }
+    let start = Date()
+    let outcome = try runTraining(trainer, steps: steps, schedule: schedule, progress: ProgressReporter(label: "distill", total: steps))
+    let seconds = Date().timeIntervalSince(start)
+    try trainer.saveStudent(to: out)
+    print(String(format: "%d steps in %.1f s; peak memory %.0f MiB; saved %@ (the student pipeline) and %@ (resumable)", trainer.step, seconds,
+                 peakResidentMiB(), out, schedule.checkpointPath!))
+    if let grid {
+        let shown = Array(prompts.prefix(8))
+        let images = try trainer.generate(prompts: shown, generator: RandomGenerator(seed: 4321))
+        var picture = ImageGrid(columns: Swift.min(shown.count, 4), scale: Swift.max(1, 128 / images.shape[2]), title: "one-step student, step \(trainer.step)")
+        try picture.add(batch: images, captions: shown)
+        try picture.savePNG(to: grid)
+        print("wrote \(grid)")
+    }
+    if case .interrupted = outcome { return ExitCode.interrupted }
+    return ExitCode.ok
+}

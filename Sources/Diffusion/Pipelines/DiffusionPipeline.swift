@@ -232,3 +232,12 @@ public final class DiffusionPipeline {
         }
     }
 }
+
+extension DiffusionPipeline {
+    /// This pipeline with another denoiser (of the same shape) and scheduler: a distilled
+    /// student's pipeline.
+    public func replacing(denoiser: any Module & NoisePredictor, scheduler: SchedulerConfig) throws -> DiffusionPipeline {
+        try DiffusionPipeline(className: className, tokenizer: tokenizer, textEncoder: textEncoder, denoiser: denoiser, vae: vae,
+                              scheduler: scheduler, source: source)
+    }
+}
