@@ -1628,13 +1628,10 @@ def make_h5py_types(folder: Path):
 # Every fixture `--only` can name, in the order a full run makes them.
 ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "clip_quick_gelu",
                 "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model", "vae_kl",
-                "vae_kl_shift", "vae_tiny", "unet_unseen", "pixart_unseen", "h5py_types"]
+                "vae_kl_shift", "vae_tiny", "t5_tokenizer", "t5_encoder", "t5_encoder_relu", "unet_unseen",
+                "pixart_unseen", "h5py_types"]
 DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "vae_kl", "vae_kl_shift",
                       "vae_tiny", "unet_unseen", "pixart_unseen"}
-                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model",
-                "t5_tokenizer", "t5_encoder", "t5_encoder_relu", "unet_unseen", "pixart_unseen", "h5py_types"]
-DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
-                      "pixart_unseen"}
 
 
 def main():
