@@ -23,6 +23,11 @@ Under Tests/ModelsTests/Fixtures/ (used by the Swift tests):
                         caption projection, out_channels=8).
   pixart_bf16/          same config as pixart/, another seed, saved in bfloat16;
                         reference outputs use the bf16 weights upcast to float32.
+  pixart/inputs_masked.h5, pixart/outputs_masked.h5 (fixture name pixart_masked)
+                        the pixart/ model (read back from the folder, which is not
+                        rewritten) with an encoder_attention_mask: 0/1 per caption
+                        token, two different masks in the batch; diffusers turns it
+                        into a bias of -10000 on the masked keys of every attn2.
   clip_quick_gelu/      transformers CLIPTextModel, quick_gelu, eos_token_id=2
                         (=> transformers' legacy pooling: argmax of input_ids).
   clip_gelu/            CLIPTextModel, exact gelu, eos_token_id=999 (=> pooling at
@@ -550,6 +555,42 @@ def pixart_forward(model, inputs):
     with torch.no_grad():
         return model(hidden_states=inputs["sample"], encoder_hidden_states=inputs["encoder_hidden_states"],
                      timestep=inputs["timestep"], added_cond_kwargs=PIXART_ADDED).sample
+
+
+def pixart_masked_forward(model, inputs):
+    with torch.no_grad():
+        return model(hidden_states=inputs["sample"], encoder_hidden_states=inputs["encoder_hidden_states"],
+                     encoder_attention_mask=inputs["encoder_attention_mask"], timestep=inputs["timestep"],
+                     added_cond_kwargs=PIXART_ADDED).sample
+
+
+def make_pixart_masked_fixture(folder: Path, seed: int):
+    """inputs_masked.h5 / outputs_masked.h5 next to an existing PixArt fixture, from its saved
+    weights (nothing else in the folder is written). Checks that the mask acts (the output
+    differs from the unmasked one), that masked caption tokens are ignored (changing them changes
+    nothing), and that a mask of ones is no mask."""
+    model = reload_float32(PixArtTransformer2DModel, folder)
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.tensor([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=torch.float32)
+    inputs = {"sample": randn(g, 2, 4, 8, 8), "timestep": torch.tensor([10.0, 700.0]),
+              "encoder_hidden_states": randn(g, 2, 6, model.config.caption_channels), "encoder_attention_mask": mask}
+    out = pixart_masked_forward(model, inputs)
+    check_output(folder.name + " masked", out)
+    unmasked = pixart_forward(model, inputs)
+    change = rel_change(unmasked, out)
+    assert change > 1e-3, f"the mask has no effect ({change})"
+    garbage = dict(inputs)
+    garbage["encoder_hidden_states"] = torch.where(mask[:, :, None] == 1, inputs["encoder_hidden_states"],
+                                                   randn(g, 2, 6, model.config.caption_channels) * 3)
+    ignored = (pixart_masked_forward(model, garbage) - out).abs().max().item()
+    assert ignored == 0.0, f"masked caption tokens still act ({ignored})"
+    ones = dict(inputs)
+    ones["encoder_attention_mask"] = torch.ones_like(mask)
+    ones_diff = (pixart_masked_forward(model, ones) - unmasked).abs().max().item()
+    assert ones_diff < 1e-6, f"a mask of ones differs from no mask ({ones_diff})"
+    write_h5(folder / "inputs_masked.h5", inputs)
+    write_h5(folder / "outputs_masked.h5", {"sample": out})
+    return model, inputs, out, {"rel_change_vs_unmasked": change, "max_change_from_masked_tokens": ignored}
 
 
 def make_pixart_fixture(folder: Path, config: dict, seed: int, inputs: dict, save_dtype=torch.float32):
@@ -1626,15 +1667,12 @@ def make_h5py_types(folder: Path):
 # --------------------------------------------------------------------------
 
 # Every fixture `--only` can name, in the order a full run makes them.
-ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "clip_quick_gelu",
+ALL_FIXTURES = ["unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_masked", "pixart_bf16", "clip_quick_gelu",
                 "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model", "vae_kl",
-                "vae_kl_shift", "vae_tiny", "unet_unseen", "pixart_unseen", "h5py_types"]
-DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "vae_kl", "vae_kl_shift",
-                      "vae_tiny", "unet_unseen", "pixart_unseen"}
-                "clip_gelu", "clip_vision", "clip_vision_proj", "tokenizer", "clip_text_proj", "clip_model",
-                "t5_tokenizer", "t5_encoder", "t5_encoder_relu", "unet_unseen", "pixart_unseen", "h5py_types"]
-DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_bf16", "unet_unseen",
-                      "pixart_unseen"}
+                "vae_kl_shift", "vae_tiny", "t5_tokenizer", "t5_encoder", "t5_encoder_relu", "unet_unseen",
+                "pixart_unseen", "h5py_types"]
+DIFFUSERS_FIXTURES = {"unet_linear", "unet_conv", "unet_fp16_sharded", "pixart", "pixart_masked", "pixart_bf16", "vae_kl",
+                      "vae_kl_shift", "vae_tiny", "unet_unseen", "pixart_unseen"}
 
 
 def main():
@@ -1765,6 +1803,18 @@ def main():
             folder, model, inputs, {"sample": out},
             {"weights_dtype": "float32", "sensitivity": sens, "added_cond_kwargs": PIXART_ADDED,
              "note": "output holds all out_channels (8); diffusers does not split learned sigma in the model"})
+
+    # 4b. pixart_masked (reads pixart/, so it comes after it)
+    if want('pixart_masked'):
+        folder = fixtures / "pixart"
+        model, inputs, out, checks = make_pixart_masked_fixture(folder, 450)
+        entry = record(folder, model, inputs, {"sample": out},
+                       {"weights_dtype": "float32", "checks": checks, "added_cond_kwargs": PIXART_ADDED,
+                        "note": "the pixart/ model with encoder_attention_mask (1 = attend, 0 = masked; diffusers adds "
+                                "(1 - mask) * -10000 to the scores of every attn2)"})
+        entry["files"] = ["inputs_masked.h5", "outputs_masked.h5"]
+        entry["config"].pop("_name_or_path", None)  # where this run read pixart/ from
+        manifest["fixtures"]["pixart_masked"] = entry
 
     # 5. pixart_bf16
     if want('pixart_bf16'):

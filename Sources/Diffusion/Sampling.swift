@@ -33,7 +33,16 @@ extension UNet2DConditionModel: NoisePredictor {
     }
 }
 
-extension PixArtTransformer2DModel: NoisePredictor {
+/// A `NoisePredictor` whose cross-attention also reads the text's padding mask: 1 for a token,
+/// 0 for padding (PixArt: T5 states padded to 120 tokens, diffusers' `encoder_attention_mask`).
+public protocol MaskedNoisePredictor: NoisePredictor {
+    /// The prediction with `contextMask` [B, L] for `context` and `negativeContextMask` [B, L′]
+    /// for `negativeContext` (nil: every token attended).
+    func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, contextMask: Tensor?,
+                    negativeContext: Tensor?, negativeContextMask: Tensor?) throws -> Tensor
+}
+
+extension PixArtTransformer2DModel: MaskedNoisePredictor {
     public var contextWidth: Int { contextChannels }
 
     /// The first `inChannels` output channels. NOTE: PixArt-α predicts 8 channels, ε and a learned
@@ -41,7 +50,14 @@ extension PixArtTransformer2DModel: NoisePredictor {
     /// dropped, as diffusers' PixArtAlphaPipeline does. Models with `use_additional_conditions`
     /// (PixArt-α 1024) need resolution and aspect ratio: call the model yourself for those.
     public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor?) throws -> Tensor {
-        let output = try self(sample, timestep: timestep, context: context, negativeContext: negativeContext)
+        try prediction(sample, timestep: timestep, context: context, contextMask: nil, negativeContext: negativeContext, negativeContextMask: nil)
+    }
+
+    /// As `prediction(_:timestep:context:negativeContext:)`, with the text's attention masks.
+    public func prediction(_ sample: Tensor, timestep: Tensor, context: Tensor, contextMask: Tensor?,
+                           negativeContext: Tensor?, negativeContextMask: Tensor?) throws -> Tensor {
+        let output = try self(sample, timestep: timestep, context: context, contextMask: contextMask,
+                              negativeContext: negativeContext, negativeContextMask: negativeContextMask)
         return outChannels > inChannels ? try output.slice(axis: 1, end: inChannels) : output
     }
 }

@@ -26,7 +26,8 @@ public struct SchedulerConfig {
     public let setAlphaToOne: Bool
     public let clipSample: Bool?
     public let clipSampleRange: Float
-    /// The keys as read (for settings this type does not model).
+    /// The keys as read (for settings this type does not model). Python's bare `Infinity`,
+    /// `-Infinity` and `NaN` in a config file are read as those strings.
     public let values: [String: Any]
 
     /// The classes with a sampler of their own.
@@ -39,7 +40,8 @@ public struct SchedulerConfig {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw DiffusionError.invalidArgument(name: path, reason: "cannot read the scheduler config: \(error.localizedDescription)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let values = object as? [String: Any] else {
+        let text = Self.quotingPythonNonFiniteNumbers(String(decoding: data, as: UTF8.self))
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)), let values = object as? [String: Any] else {
             throw DiffusionError.invalidArgument(name: path, reason: "is not a JSON object (a diffusers scheduler_config.json)")
         }
         try self.init(values, source: path)
@@ -101,6 +103,10 @@ public struct SchedulerConfig {
             try refuse("euler_at_final", unless: !(try flag("euler_at_final", false)), "euler_at_final")
             try refuse("final_sigmas_type", unless: try string("final_sigmas_type", "zero") == "zero", "a final σ other than zero")
             try refuse("variance_type", unless: values["variance_type"] == nil || values["variance_type"] is NSNull, "a learned variance type")
+            // −∞ (the default; Python writes -Infinity, read as the string "-Infinity") clips nothing.
+            let lambdaMin = values["lambda_min_clipped"]
+            try refuse("lambda_min_clipped", unless: lambdaMin == nil || lambdaMin is NSNull || lambdaMin as? String == "-Infinity"
+                                                     || (lambdaMin as? NSNumber)?.doubleValue == -.infinity, "clipping λ (a finite lambda_min_clipped)")
         case .euler:
             try refuse("interpolation_type", unless: try string("interpolation_type", "linear") == "linear", "σ interpolation other than linear")
             try refuse("timestep_type", unless: try string("timestep_type", "discrete") == "discrete", "continuous timesteps")

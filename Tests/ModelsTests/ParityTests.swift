@@ -7,9 +7,10 @@ import Testing
 /// One diffusers / transformers fixture: a model folder plus inputs and PyTorch's outputs.
 struct ParityCase: CustomStringConvertible, Sendable {
     let folder: String
+    var inputs = "inputs"
     var outputs = "outputs"
     var nasaAlpha: Float? = nil
-    var description: String { folder + (nasaAlpha.map { " NASA α=\($0)" } ?? "") }
+    var description: String { folder + (inputs == "inputs" ? "" : " " + inputs) + (nasaAlpha.map { " NASA α=\($0)" } ?? "") }
 }
 
 /// Converts the folder the way `snp convert` does, saves and reloads the .h5, runs it.
@@ -23,7 +24,7 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
     let model = try LoadedModel.load(path: h5)
     model.module.eval()
     if let alpha = c.nasaAlpha { try model.module.enableNASA(alpha: alpha) }
-    let inputs = try HDF5File(path: folder + "/inputs.h5"), reference = try HDF5File(path: folder + "/\(c.outputs).h5")
+    let inputs = try HDF5File(path: folder + "/\(c.inputs).h5"), reference = try HDF5File(path: folder + "/\(c.outputs).h5")
     return try noGrad {
         switch model {
         case .unet(let unet):
@@ -31,7 +32,10 @@ func runConverted(_ c: ParityCase) throws -> [(name: String, ours: Tensor, refer
                              negativeContext: c.nasaAlpha == nil ? nil : inputs.readTensor("negative_encoder_hidden_states"))
             return [("sample", y, try reference.readTensor("sample"))]
         case .pixart(let pixart):
-            let y = try pixart(inputs.readTensor("sample"), timestep: inputs.readTensor("timestep"), context: inputs.readTensor("encoder_hidden_states"))
+            // diffusers' encoder_attention_mask, where the fixture has one (pixart/inputs_masked.h5).
+            let mask = try inputs.kind(of: "encoder_attention_mask") == nil ? nil : inputs.readTensor("encoder_attention_mask")
+            let y = try pixart(inputs.readTensor("sample"), timestep: inputs.readTensor("timestep"), context: inputs.readTensor("encoder_hidden_states"),
+                               contextMask: mask)
             return [("sample", y, try reference.readTensor("sample"))]
         case .clipText(let clip):
             let (last, pooled) = try clip(inputs.readTensor("input_ids"))
@@ -108,7 +112,8 @@ func clipOutputs(_ model: LoadedModel, _ inputs: HDF5File) throws -> [(name: Str
 struct ParityTests {
     static let cases: [ParityCase] = [
         ParityCase(folder: "unet_linear"), ParityCase(folder: "unet_conv"), ParityCase(folder: "unet_fp16_sharded"),
-        ParityCase(folder: "pixart"), ParityCase(folder: "pixart_bf16"),
+        ParityCase(folder: "pixart"), ParityCase(folder: "pixart", inputs: "inputs_masked", outputs: "outputs_masked"),
+        ParityCase(folder: "pixart_bf16"),
         ParityCase(folder: "clip_quick_gelu"), ParityCase(folder: "clip_gelu"),
         ParityCase(folder: "clip_vision"), ParityCase(folder: "clip_vision_proj"),
         ParityCase(folder: "clip_text_proj"), ParityCase(folder: "clip_model"),

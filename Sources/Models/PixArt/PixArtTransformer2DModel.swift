@@ -11,6 +11,9 @@ public final class PixArtTransformer2DModel: Module {
     public let inChannels: Int, outChannels: Int, patchSize: Int, dim: Int, contextChannels: Int
     /// The latent side the position embeddings were built for.
     public let sampleSize: Int
+    /// Whether the timestep embedding also takes resolution and aspect-ratio conditions
+    /// (use_additional_conditions: PixArt-α 1024).
+    public var usesAdditionalConditions: Bool { adalnSingle.resolutionEmbedder != nil }
     let posEmbed: PatchEmbed
     let blocks: ModuleList<PixArtTransformerBlock>
     let normOut: LayerNorm
@@ -108,7 +111,12 @@ public final class PixArtTransformer2DModel: Module {
 
     /// The prediction; `resolution` [B, 2] and `aspectRatio` [B, 1] only for PixArt-α 1024-style
     /// models (use_additional_conditions). `negativeContext` ([B, L⁻, captionChannels]) reaches NASA.
-    public func callAsFunction(_ sample: Tensor, timestep: Tensor, context: Tensor, negativeContext: Tensor? = nil,
+    /// `contextMask` [B, L] is diffusers' `encoder_attention_mask` (1 = attend, 0 = a padding token):
+    /// as there, (1 − mask) · (−10000) is added to every cross-attention's scores on those keys
+    /// (PixArtAlphaPipeline passes T5's attention mask). `negativeContextMask` [B, L⁻] does the same
+    /// for NASA's negative context.
+    public func callAsFunction(_ sample: Tensor, timestep: Tensor, context: Tensor, contextMask: Tensor? = nil,
+                               negativeContext: Tensor? = nil, negativeContextMask: Tensor? = nil,
                                resolution: Tensor? = nil, aspectRatio: Tensor? = nil) throws -> Tensor {
         let name = Self.architecture
         guard sample.rank == 4, sample.shape[1] == inChannels, sample.shape[2] % patchSize == 0, sample.shape[3] % patchSize == 0 else {
@@ -121,6 +129,17 @@ public final class PixArtTransformer2DModel: Module {
         if let negativeContext, negativeContext.rank != 3 || negativeContext.shape[0] != batch || negativeContext.shape[2] != contextChannels {
             throw ModelError.invalidInput(model: name, reason: "negative context must be [\(batch), L, \(contextChannels)], got \(shapeText(negativeContext.shape))")
         }
+        let masks: [(String, Tensor?, Tensor?)] = [("context mask", contextMask, context),
+                                                   ("negative context mask", negativeContextMask, negativeContext)]
+        for (what, mask, text) in masks {
+            guard let mask else { continue }
+            guard let text else {
+                throw ModelError.invalidInput(model: name, reason: "a negative context mask needs a negative context")
+            }
+            guard mask.shape == [batch, text.shape[1]] else {
+                throw ModelError.invalidInput(model: name, reason: "\(what) must be [\(batch), \(text.shape[1])] (one value per text token), got \(shapeText(mask.shape))")
+            }
+        }
         guard timestep.count == batch || timestep.count == 1 else {
             throw ModelError.invalidInput(model: name, reason: "timestep must be [B] or one value, got \(shapeText(timestep.shape)) for batch \(batch)")
         }
@@ -129,7 +148,9 @@ public final class PixArtTransformer2DModel: Module {
         var h = try posEmbed(sample)
         let (modulation, embedded) = try adalnSingle(t, resolution: resolution, aspectRatio: aspectRatio)
         let project = { (x: Tensor) throws -> Tensor in try self.captionProjection.map { try $0(x) } ?? x }
-        let call = AttentionCall(negativeContext: try negativeContext.map(project))
+        let call = AttentionCall(negativeContext: try negativeContext.map(project),
+                                 contextBias: try contextMask.map(AttentionCall.keyBias(mask:)),
+                                 negativeContextBias: try negativeContextMask.map(AttentionCall.keyBias(mask:)))
         let text = try project(context)
         for block in blocks.items { h = try block(h, modulation: modulation, context: text, call: call) }
         let parts = try (scaleShiftTable.unsqueeze(0) + embedded.unsqueeze(1)).chunk(2, axis: 1)

@@ -13,10 +13,13 @@
 public struct PrecompiledCharsMap: Sendable {
     let units: [UInt32]
     let replacements: [UInt8]
+    /// The blob as given (to store the map again: `init(blob)` rebuilds it).
+    public let blob: [UInt8]
 
     /// Parses the blob; nil when it is too short for the trie size it states or its
     /// replacement strings are not UTF-8.
     public init?(_ blob: [UInt8]) {
+        self.blob = blob
         guard blob.count >= 4 else { return nil }
         let trieSize = Int(blob[0]) | Int(blob[1]) << 8 | Int(blob[2]) << 16 | Int(blob[3]) << 24
         guard trieSize <= blob.count - 4 else { return nil }

@@ -162,6 +162,12 @@ public final class T5Tokenizer {
         return map
     }
 
+    /// The tokens matched on the raw text (special tokens, sentinels) with their ids: what
+    /// `init(model:charsMap:addedTokens:eos:pad:maxLength:)` takes back.
+    public var addedTokenIDs: [String: Int] {
+        Dictionary(addedTokens.map { (String(decoding: $0.key, as: UTF8.self), $0.value) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// How many ids there are: every piece's and every added token's, 0..<vocabularySize.
     public var vocabularySize: Int { Swift.max(model.pieces.count, (addedTokens.values.max() ?? -1) + 1) }
 
