@@ -27,7 +27,7 @@ extension BuiltinDomain {
         networkBuilder("clip_text", CLIPTextModel.architecture,
                        example: "let text = clip_text({vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 77})"),
         Builtin("pipeline", "path",
-                doc: "A full text-to-image pipeline: a diffusers pipeline folder (model_index.json with text_encoder, tokenizer, unet, vae, scheduler: Stable Diffusion 1.x/2.x, SD-Turbo, SwiftBrush-style one-step students) or a Snoopi pipeline file (`snp convert FOLDER FILE.h5`). `sample(pipe, prompts, …)` runs it as diffusers does; `nasa(pipe, …)` switches NASA in its denoiser; `pipe.denoiser` is the denoiser as a model.",
+                doc: "A full text-to-image pipeline: a diffusers pipeline folder (model_index.json with text_encoder, tokenizer, unet or transformer, vae, scheduler: Stable Diffusion 1.x/2.x, SD-Turbo, SwiftBrush-style one-step students, PixArt-α 256/512 with its T5 text encoder) or a Snoopi pipeline file (`snp convert FOLDER FILE.h5`). `sample(pipe, prompts, …)` runs it as diffusers does; `nasa(pipe, …)` switches NASA in its denoiser; `pipe.denoiser` is the denoiser as a model.",
                 example: "let pipe = pipeline(\"sd-turbo\")\nlet imgs = sample(pipe, [\"a cat\"], kappa: 0, steps: 1, sampler: \"scheduler\")") { args in
             .object(PipelineObject(try DiffusionPipeline.load(try args.string("path"))))
         },

@@ -20,7 +20,7 @@ func pipelineGenerateCommand(_ words: [String]) throws -> Int32 {
     if methodName != "none" && negative.isEmpty { throw UsageError(message: "--method \(methodName) needs --negative TEXT") }
     let alpha = try args.float("alpha") ?? 0.5, layers = args.value("layers") ?? "**"
     let count = try args.integer("count", 1, minimum: 1), seed = try args.integer("seed", 0)
-    let kappa = try args.float("kappa") ?? 7.5, steps = try args.integer("steps", 20, minimum: 1)
+    let kappaGiven = try args.float("kappa"), steps = try args.integer("steps", 20, minimum: 1)
     let samplerName = args.value("sampler") ?? "scheduler"
     var sampler: WorldTeacher.SamplerKind?
     if samplerName != "scheduler" {
@@ -34,12 +34,13 @@ func pipelineGenerateCommand(_ words: [String]) throws -> Int32 {
     let gridPath = args.value("grid"), outPath = args.value("out")
     try args.finish(positionalCount: 0...0)
     guard gridPath != nil || outPath != nil else { throw UsageError(message: "give --grid PNG, --out IMAGES.h5 or both") }
+    let start = Date()
+    let pipe = try DiffusionPipeline.load(path)
+    // κ: diffusers' default for the class (SD 7.5, PixArt-α 4.5) unless given.
+    let kappa = kappaGiven ?? pipe.defaultKappa
     if methodName == "cfg" && kappa <= 1 {
         throw UsageError(message: "--method cfg puts the negative prompt in classifier-free guidance, which runs only for --kappa > 1 (as in diffusers); use --method nasa for a one-step pipeline")
     }
-
-    let start = Date()
-    let pipe = try DiffusionPipeline.load(path)
     print("\(pipe.className) from \(path) (\(String(format: "%.1f", Date().timeIntervalSince(start))) s to load): \(pipe.denoiser.description), scheduler \(pipe.scheduler.className)")
     let prompts = Array(repeating: prompt, count: count)
     let negatives = methodName == "cfg" ? Array(repeating: negative, count: count) : nil

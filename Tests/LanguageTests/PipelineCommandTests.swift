@@ -37,6 +37,24 @@ struct PipelineCommandTests {
         #expect(missing.status != 0 && missing.err.contains("no such file or folder"), "\(missing.err)")
     }
 
+    @Test func distilInLatentSpaceThenGenerateInOneStep() throws {
+        let scratch = try scratchFolder("pipeline-distill"), student = scratch + "/student.h5"
+        try "a red circle\ntwo blue squares\n".write(toFile: scratch + "/prompts.txt", atomically: true, encoding: .utf8)
+        let common = ["distill", "--pipeline", folder, "--prompts", scratch + "/prompts.txt", "--batch", "2", "--lr", "1e-3",
+                      "--lora-rank", "4", "--student-lora", "2", "--out", student]
+        let half = try runSnp(common + ["--steps", "2"])
+        #expect(half.status == 0 && half.out.contains("LoRA rank 2"), "\(half.err)")
+        let rest = try runSnp(common + ["--steps", "3", "--resume", "--grid", scratch + "/students.png"])
+        #expect(rest.status == 0 && rest.out.contains("resuming") && rest.out.contains("3 steps in"), "\(rest.err)")
+        #expect(FileManager.default.fileExists(atPath: scratch + "/students.png"))
+        let one = try runSnp(["generate", "--pipeline", student, "--prompt", "a red circle", "--kappa", "0", "--steps", "1",
+                              "--out", scratch + "/one.h5"])
+        #expect(one.status == 0 && one.out.contains("DDIMScheduler"), "\(one.err)")
+        #expect(try ImageSetFile.load(scratch + "/one.h5").images.shape == [1, 3, 16, 16])
+        let bad = try runSnp(["distill", "--pipeline", folder, "--prompts", scratch + "/prompts.txt", "--method", "sbv2", "--out", student])
+        #expect(bad.status == 64 && bad.err.contains("not available for pipelines yet"), "\(bad.err)")
+    }
+
     @Test func theLanguageRunsAPipelineWithNASA() throws {
         let run = try runSnp(["-e", """
         let pipe = pipeline("\(folder)")
