@@ -90,11 +90,17 @@ public final class LatentDistillTrainer: TrainingRun {
         }
         self.student = student
         studentParameters = student.namedParameters().filter { $0.tensor.requiresGrad }
-        let teachers = try Self.copy(pipeline.denoiser), loraRank = options.loraRank, targets = options.loraTargets
+        // The two teachers are the pipeline's own denoiser (frozen) with the LoRA teacher's adapters
+        // on it, switched off outside this trainer's steps: one copy of the weights fewer.
+        let teachers = pipeline.denoiser, loraRank = options.loraRank, targets = options.loraTargets
+        guard teachers.loraAdapters.isEmpty else {
+            throw DistillError.invalidArgument(name: pipeline.source, reason: "its denoiser already carries LoRA adapters (another distillation of this pipeline object?); load the pipeline afresh")
+        }
         _ = try teachers.freeze()
         try Initialization.withSeed(options.seed &+ 0x10AA) {
             for target in targets { _ = try teachers.addLoRA(target, rank: loraRank, alpha: Float(2 * loraRank)) }
         }
+        teachers.setLoRA(enabled: false)
         self.teachers = teachers
         let base = Set(pipeline.denoiser.stateDict().map(\.name))
         loraNames = teachers.namedParameters().filter { !base.contains($0.name) }

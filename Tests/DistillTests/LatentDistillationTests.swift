@@ -66,14 +66,14 @@ struct LatentDistillationTests {
     }
 
     @Test func aResumedRunContinuesExactly() throws {
-        let pipe = try DiffusionPipeline.load(folder)
-        let straight = try LatentDistillTrainer(pipeline: pipe, prompts: prompts, options: options())
+        // Each trainer puts its LoRA teacher on its pipeline's own denoiser: one pipeline each.
+        let straight = try LatentDistillTrainer(pipeline: DiffusionPipeline.load(folder), prompts: prompts, options: options())
         for _ in 0..<3 { _ = try straight.trainStep() }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("latent-run-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try LatentDistillTrainer(pipeline: pipe, prompts: prompts, options: options())
+        let first = try LatentDistillTrainer(pipeline: DiffusionPipeline.load(folder), prompts: prompts, options: options())
         try runTraining(first, steps: 2, schedule: TrainingSchedule(logEvery: 1, checkpointPath: path))
-        let resumed = try LatentDistillTrainer.resume(from: path, pipeline: pipe, prompts: prompts, options: options())
+        let resumed = try LatentDistillTrainer.resume(from: path, pipeline: DiffusionPipeline.load(folder), prompts: prompts, options: options())
         #expect(resumed.step == 2 && resumed.history.steps == [1, 2])
         _ = try resumed.trainStep()
         #expect(largest(straight.student.namedParameters(), resumed.student.namedParameters()) == 0)
@@ -96,8 +96,15 @@ struct LatentDistillationTests {
         #expect((zip(own.scalars, plain.scalars).map { abs($0 - $1) }.max() ?? 0) > 1e-5, "the adapters changed nothing")
     }
 
-    @Test func aPipelineWithoutPromptsIsRefused() throws {
+    @Test func aPipelineWithoutPromptsOrUsedTwiceIsRefused() throws {
         let pipe = try DiffusionPipeline.load(folder)
         #expect(throws: DistillError.self) { _ = try LatentDistillTrainer(pipeline: pipe, prompts: [], options: options()) }
+        _ = try LatentDistillTrainer(pipeline: pipe, prompts: prompts, options: options())
+        do {
+            _ = try LatentDistillTrainer(pipeline: pipe, prompts: prompts, options: options())
+            Issue.record("a second trainer on the same pipeline object was accepted")
+        } catch {
+            #expect("\(error)".contains("already carries LoRA adapters"), "\(error)")
+        }
     }
 }
